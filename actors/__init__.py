@@ -1,0 +1,1 @@
+"""The trio runtime (bus, virtual time, log) and the scheduler actors."""

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): scripts that print ratios measured in the same run."""
