@@ -21,6 +21,8 @@ from topology.loadbalance import (
     can_migrate_task,
     find_busiest_group,
     find_busiest_queue,
+    find_idlest_cpu,
+    find_idlest_group,
     move_tasks,
     source_load,
     target_load,
@@ -211,3 +213,23 @@ def test_find_busiest_group_only_pulls_from_a_more_loaded_group(
     elif max(nr) - nr[this] >= 2 and max(nr) >= 2:
         # A 2-task gap against a CPU at or below the average is always acted on.
         assert nr[this] * len(nr) >= sum(nr)
+
+
+def test_find_idlest_group_prefers_a_clearly_idler_remote_group() -> None:
+    groups = two_cpus()
+    everywhere = CpuMask.of([0, 1])
+    assert find_idlest_group(groups, 0, everywhere, board(2, 0), 125, 0) == 1
+    # 1 vs 1: the remote group is not idler by the 112% margin, so stay local.
+    assert find_idlest_group(groups, 0, everywhere, board(1, 1), 125, 0) is None
+
+
+def test_find_idlest_group_skips_groups_the_task_may_not_use() -> None:
+    assert find_idlest_group(two_cpus(), 0, CpuMask.of([0]), board(5, 0), 125, 0) is None
+
+
+def test_find_idlest_cpu_breaks_ties_towards_this_cpu_and_respects_affinity() -> None:
+    span = CpuMask.of([0, 1, 2, 3])
+    assert find_idlest_cpu(span, span, 2, board(1, 0, 0, 0)) == 2
+    assert find_idlest_cpu(span, span, 0, board(1, 0, 0, 0)) == 1
+    assert find_idlest_cpu(span, CpuMask.of([0, 3]), 1, board(1, 0, 0, 2)) == 0
+    assert find_idlest_cpu(span, CpuMask.of([7]), 1, board(1, 0, 0, 2)) == -1

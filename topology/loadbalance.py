@@ -38,6 +38,8 @@ __all__ = [
     "can_migrate_task",
     "find_busiest_group",
     "find_busiest_queue",
+    "find_idlest_cpu",
+    "find_idlest_group",
     "load_idx",
     "move_tasks",
     "source_load",
@@ -337,3 +339,46 @@ def tasklet_next_balance(jiffies: int, hz: int, deadlines: Iterable[tuple[int, i
     for last_balance, interval_ms in deadlines:
         nxt = min(nxt, last_balance + interval_ms)
     return nxt
+
+
+def find_idlest_group(
+    groups: Sequence[GroupLike],
+    this_cpu: int,
+    allowed: CpuMask,
+    board: Sequence[CpuLoad],
+    imbalance_pct: int,
+    forkexec_idx: int,
+) -> int | None:
+    """find_idlest_group (2.6.14 SD_BALANCE_FORK/EXEC): index of a clearly idler group, or None.
+
+    Groups with no CPU the task may use are skipped; the idlest remote group wins
+    only if it beats the local one by half the domain's imbalance_pct margin.
+    """
+    margin = 100 + (imbalance_pct - 100) // 2
+    min_load, this_load, idlest = -1, 0, None
+    for i, group in enumerate(groups):
+        if not group.span.intersects(allowed):
+            continue
+        local = this_cpu in group.span
+        pick = source_load if local else target_load
+        avg = sum(pick(board[cpu], forkexec_idx) for cpu in group.span)
+        avg = avg * SCHED_LOAD_SCALE // group.power
+        if local:
+            this_load = avg
+        elif min_load < 0 or avg < min_load:
+            min_load, idlest = avg, i
+    if idlest is None or 100 * this_load < margin * min_load:
+        return None
+    return idlest
+
+
+def find_idlest_cpu(
+    span: CpuMask, allowed: CpuMask, this_cpu: int, board: Sequence[CpuLoad]
+) -> int:
+    """find_idlest_cpu (2.6.14): least-loaded allowed CPU of *span* (ties: this_cpu); -1 if none."""
+    best, best_load = -1, -1
+    for cpu in span & allowed:
+        load = board[cpu].load_now
+        if best_load < 0 or load < best_load or (load == best_load and cpu == this_cpu):
+            best, best_load = cpu, load
+    return best
