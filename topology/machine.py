@@ -19,7 +19,7 @@ from functools import cached_property
 
 from topology.cpumask import CpuMask
 
-__all__ = ["LOCAL_DISTANCE", "CpuTopo", "Machine", "MachineError"]
+__all__ = ["LOCAL_DISTANCE", "CpuTopo", "Machine", "MachineError", "slit_problem"]
 
 LOCAL_DISTANCE = 10
 """node_distance(n, n) (include/linux/topology.h)."""
@@ -63,6 +63,8 @@ class Machine:
         for i, c in enumerate(self.cpus):
             if c.cpu != i:
                 raise MachineError(f"{self.name}: CPUs must be numbered 0..{len(self.cpus) - 1}")
+            if min(c.node, c.package, c.core, c.thread) < 0:
+                raise MachineError(f"{self.name}: CPU {i} has a negative topology id: {c}")
         nodes = sorted({c.node for c in self.cpus})
         if len(self.distances) <= nodes[-1]:
             raise MachineError(
@@ -151,23 +153,38 @@ class Machine:
         )
 
 
-def _check_distances(name: str, table: tuple[tuple[int, ...], ...]) -> None:
-    """Reject a SLIT the kernel would not accept (sched_init_numa, numa_set_distance)."""
+def slit_problem(table: Sequence[Sequence[int]]) -> tuple[int, int | None, str] | None:
+    """The first (row, column, what is wrong) that makes *table* an invalid SLIT, or None.
+
+    Column None means the whole row (wrong length).  The rules are the kernel's
+    (drivers/acpi/numa/srat.c: slit_valid; arch/x86/mm/numa.c: numa_set_distance):
+    distance(i,i) == LOCAL_DISTANCE, any other entry in LOCAL_DISTANCE+1..255.
+    """
     n = len(table)
     for i, row in enumerate(table):
         if len(row) != n:
-            raise MachineError(f"{name}: distance row {i} has {len(row)} entries, expected {n}")
+            return i, None, f"has {len(row)} entries, expected {n}"
+    for i, row in enumerate(table):
         for j, d in enumerate(row):
             if i == j and d != LOCAL_DISTANCE:
-                raise MachineError(
-                    f"{name}: distance({i},{i}) is {d}, must be LOCAL_DISTANCE={LOCAL_DISTANCE}"
-                )
+                return i, j, f"is {d}, must be LOCAL_DISTANCE={LOCAL_DISTANCE}"
             if i != j and not LOCAL_DISTANCE < d < 256:
-                raise MachineError(f"{name}: distance({i},{j}) = {d} is outside 11..255")
+                return i, j, f"= {d} is outside 11..255"
+            # SIMPLIFIED: ACPI and the kernel accept an asymmetric SLIT (sched_init_numa
+            # only warns); the domain builders here assume distance(i,j) == distance(j,i).
             if table[j][i] != d:
-                raise MachineError(
-                    f"{name}: distance table is not symmetric at ({i},{j}): {d} vs {table[j][i]}"
-                )
+                return i, j, f"is {d} but distance({j},{i}) is {table[j][i]} (not symmetric)"
+    return None
+
+
+def _check_distances(name: str, table: tuple[tuple[int, ...], ...]) -> None:
+    """Reject a SLIT the kernel would not accept (see `slit_problem`)."""
+    problem = slit_problem(table)
+    if problem is None:
+        return
+    i, j, what = problem
+    where = f"distance row {i}" if j is None else f"distance({i},{j})"
+    raise MachineError(f"{name}: {where} {what}")
 
 
 def _check_nesting(name: str, cpus: tuple[CpuTopo, ...]) -> None:

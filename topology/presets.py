@@ -54,20 +54,24 @@ def preset(name: str) -> Machine:
 
 
 def load_machine(spec: str) -> Machine:
-    """A preset name, a synthetic string, or a path to an ``lscpu -p`` file or sysfs directory."""
+    """A preset name, an ``lscpu -p`` file or sysfs directory, or a synthetic string.
+
+    An existing path wins over a synthetic string, so a file name with a ':'
+    in it still loads.
+    """
     if spec in PRESETS:
         return preset(spec)
-    if ":" in spec:
-        return parse_synthetic(spec)
     path = Path(spec)
     if path.is_dir():
         from topology.sources import from_sysfs
 
         return from_sysfs(path)
     if path.is_file():
-        from topology.sources import from_lscpu
+        from topology.sources import from_lscpu_file
 
-        return from_lscpu(path.read_text(), source=str(path))
+        return from_lscpu_file(path)
+    if ":" in spec:
+        return parse_synthetic(spec)
     raise MachineError(
         f"machine {spec!r} is neither a preset ({', '.join(PRESETS)}), "
         "a synthetic string like 'node:2 core:4 pu:2', nor an existing file or directory"

@@ -12,7 +12,9 @@ as rows (``10,20;20,10``) or as a named rule:
 * ``tree[:FANOUT]`` an SGI NUMAlink-style router tree: 10 + 10 x the number of
   router levels between the nodes, FANOUT nodes per router (default 2).
 
-Errors name the text and the 1-based character position.
+Errors name the text and the 1-based character position.  Strings describing
+more than NR_CPUS_MAX CPUs or MAX_NUMNODES nodes are refused, as a kernel built
+with the largest configuration would refuse the machine.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from topology.machine import LOCAL_DISTANCE, CpuTopo, Machine, MachineError
+from topology.machine import LOCAL_DISTANCE, CpuTopo, Machine, MachineError, slit_problem
 
-__all__ = ["distance_rule", "parse_distances", "parse_synthetic"]
+__all__ = ["MAX_NUMNODES", "NR_CPUS_MAX", "distance_rule", "parse_distances", "parse_synthetic"]
 
 _LEVEL_NAMES = {
     "node": "node",
@@ -36,6 +38,13 @@ _LEVEL_NAMES = {
     "thread": "pu",
 }
 _TOKEN = re.compile(r"\S+")
+_ROW = re.compile(r"\s*[0-9]+\s*(,\s*[0-9]+\s*)*", re.ASCII)
+
+
+NR_CPUS_MAX = 8192
+"""Largest CONFIG_NR_CPUS the kernel offers (x86 MAXSMP); bigger strings are refused."""
+MAX_NUMNODES = 1024
+"""1 << CONFIG_NODES_SHIFT at its maximum (10)."""
 
 
 def _fail(text: str, pos: int, what: str) -> MachineError:
@@ -44,12 +53,35 @@ def _fail(text: str, pos: int, what: str) -> MachineError:
 
 def parse_synthetic(text: str, name: str | None = None) -> Machine:
     """Build a `Machine` from a synthetic string (see the module docstring)."""
+    counts, where, dist_spec = _tokens(text)
+    _check_order(text, where)
+    levels = _canonical_levels(list(where))
+    total = 1
+    for n in counts.values():
+        total *= n
+    if total > NR_CPUS_MAX:
+        raise _fail(text, 0, f"{total} CPUs is more than NR_CPUS={NR_CPUS_MAX}")
+    if counts.get("node", 1) > MAX_NUMNODES:
+        raise _fail(text, where["node"], f"more than MAX_NUMNODES={MAX_NUMNODES} nodes")
+    cpus = _expand(levels, counts)
+    nr_nodes = 1 + max(c.node for c in cpus)
+    if dist_spec is None:
+        table = distance_rule("uniform", nr_nodes)
+    else:
+        table = _distances_at(text, dist_spec, nr_nodes)
+    return Machine(cpus=cpus, distances=table, name=name or " ".join(text.split()))
+
+
+def _tokens(text: str) -> tuple[dict[str, int], dict[str, int], tuple[str, int] | None]:
+    """(count per level, column of each level in given order, distances body and column)."""
     counts: dict[str, int] = {}
-    order: list[str] = []
+    where: dict[str, int] = {}
     dist_spec: tuple[str, int] | None = None
     for m in _TOKEN.finditer(text):
         tok, pos = m.group(), m.start()
         if tok.lower().startswith("distances="):
+            if dist_spec is not None:
+                raise _fail(text, pos, "distances= given twice")
             dist_spec = (tok[len("distances=") :], pos + len("distances="))
             continue
         level, sep, num = tok.partition(":")
@@ -63,27 +95,21 @@ def parse_synthetic(text: str, name: str | None = None) -> Machine:
             )
         if key in counts:
             raise _fail(text, pos, f"level {key!r} given twice")
-        if not num.isdigit() or int(num) < 1:
+        if not (num.isascii() and num.isdigit()) or int(num) < 1:
             raise _fail(text, pos + len(level) + 1, f"count {num!r} must be a positive integer")
         counts[key] = int(num)
-        order.append(key)
+        where[key] = pos
     if not counts:
         raise _fail(text, 0, "no levels given")
-    for upper in ("node", "package", "core"):
-        if upper in counts and "pu" in counts and order.index(upper) > order.index("pu"):
-            raise _fail(text, 0, f"level {upper!r} must come before 'pu'")
-    if "core" in counts:
-        for upper in ("node", "package"):
-            if upper in counts and order.index(upper) > order.index("core"):
-                raise _fail(text, 0, f"level {upper!r} must come before 'core'")
-    levels = _canonical_levels(order)
-    cpus = _expand(levels, counts)
-    nr_nodes = 1 + max(c.node for c in cpus)
-    if dist_spec is None:
-        table = distance_rule("uniform", nr_nodes)
-    else:
-        table = _distances_at(text, dist_spec, nr_nodes)
-    return Machine(cpus=cpus, distances=table, name=name or " ".join(text.split()))
+    return counts, where, dist_spec
+
+
+def _check_order(text: str, where: dict[str, int]) -> None:
+    """core above pu, node and package above both; the error points at the misplaced level."""
+    for lower, uppers in (("pu", ("node", "package", "core")), ("core", ("node", "package"))):
+        for upper in uppers:
+            if lower in where and upper in where and where[upper] > where[lower]:
+                raise _fail(text, where[upper], f"level {upper!r} must come before {lower!r}")
 
 
 def _canonical_levels(order: list[str]) -> list[str]:
@@ -136,14 +162,25 @@ def _expand(levels: list[str], counts: dict[str, int]) -> tuple[CpuTopo, ...]:
 
 
 def _distances_at(text: str, spec: tuple[str, int], n: int) -> tuple[tuple[int, ...], ...]:
+    """The SLIT of a ``distances=`` token, checked here so errors can name its column."""
     body, pos = spec
     try:
         if body and body[0].isdigit():
-            return parse_distances(body, n)
-        rule, _, arg = body.partition(":")
-        return distance_rule(rule, n, int(arg) if arg else None)
+            table = parse_distances(body, n)
+        else:
+            rule, _, arg = body.partition(":")
+            if arg and not (arg.isascii() and arg.isdigit()):
+                raise MachineError(f"rule argument {arg!r} must be a non-negative integer")
+            table = distance_rule(rule, n, int(arg) if arg else None)
     except (MachineError, ValueError) as exc:
         raise _fail(text, pos, str(exc)) from None
+    problem = slit_problem(table)
+    if problem is not None:
+        i, j, what = problem
+        raise _fail(
+            text, pos, f"distance row {i} {what}" if j is None else f"distance({i},{j}) {what}"
+        )
+    return table
 
 
 def parse_distances(body: str, n: int) -> tuple[tuple[int, ...], ...]:
@@ -151,10 +188,9 @@ def parse_distances(body: str, n: int) -> tuple[tuple[int, ...], ...]:
     rows = [r for r in body.strip().split(";") if r.strip()]
     table: list[tuple[int, ...]] = []
     for r in rows:
-        try:
-            table.append(tuple(int(x) for x in r.split(",")))
-        except ValueError:
-            raise MachineError(f"distance row {r!r} is not a list of integers") from None
+        if not _ROW.fullmatch(r):
+            raise MachineError(f"distance row {r!r} is not a list of integers")
+        table.append(tuple(int(x) for x in r.split(",")))
     if len(table) != n:
         raise MachineError(f"distance table has {len(table)} rows for {n} nodes")
     return tuple(table)
