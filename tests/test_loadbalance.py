@@ -24,6 +24,7 @@ from topology.loadbalance import (
     find_idlest_cpu,
     find_idlest_group,
     move_tasks,
+    msecs_to_jiffies,
     source_load,
     target_load,
     tasklet_next_balance,
@@ -191,7 +192,8 @@ def test_running_task_pinned_elsewhere_backs_off_as_pinned_lbo_1() -> None:
 def test_balance_interval_scales_with_busy_factor_when_busy_lb_ivl_1() -> None:
     assert balance_interval_jiffies(4, 64, IdleType.SCHED_IDLE, 1000) == 4
     assert balance_interval_jiffies(4, 64, IdleType.NOT_IDLE, 1000) == 256
-    assert balance_interval_jiffies(4, 64, IdleType.NOT_IDLE, 100) == 25
+    # msecs_to_jiffies rounds up: (256 + 9) / 10 = 26 at HZ=100.
+    assert balance_interval_jiffies(4, 64, IdleType.NOT_IDLE, 100) == 26
     assert balance_interval_jiffies(1, 1, IdleType.SCHED_IDLE, 100) == 1
 
 
@@ -233,3 +235,14 @@ def test_find_idlest_cpu_breaks_ties_towards_this_cpu_and_respects_affinity() ->
     assert find_idlest_cpu(span, span, 0, board(1, 0, 0, 0)) == 1
     assert find_idlest_cpu(span, CpuMask.of([0, 3]), 1, board(1, 0, 0, 2)) == 0
     assert find_idlest_cpu(span, CpuMask.of([7]), 1, board(1, 0, 0, 2)) == -1
+
+
+def test_msecs_to_jiffies_rounds_up_for_every_hz_case() -> None:
+    # include/linux/jiffies.h: HZ | 1000, 1000 | HZ, and the generic case.
+    assert [msecs_to_jiffies(6, hz) for hz in (250, 2000, 300)] == [2, 12, 2]
+
+
+def test_move_tasks_with_nothing_to_move_does_not_report_all_pinned_mig_2() -> None:
+    # move_tasks: max_nr_move == 0 goes straight to "out" with pinned = 0.
+    queue = [MovableTask(1, CpuMask.of([1]))]
+    assert move_tasks(queue, 0, 0, 0, 0, 1, 0) == ((), False)

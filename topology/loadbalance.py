@@ -42,6 +42,7 @@ __all__ = [
     "find_idlest_group",
     "load_idx",
     "move_tasks",
+    "msecs_to_jiffies",
     "source_load",
     "target_load",
     "tasklet_next_balance",
@@ -254,7 +255,8 @@ def move_tasks(
         all_pinned = all_pinned and pinned
         if ok:
             moved.append(task.pid)
-    return tuple(moved), all_pinned and bool(queue)
+    # move_tasks() jumps to "out" with pinned = 0 when max_nr_move == 0.
+    return tuple(moved), all_pinned and bool(queue) and max_nr_move > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +328,12 @@ def balance_interval_jiffies(
 ) -> int:
     """LB-IVL-1: balance_interval (x busy_factor when busy) in jiffies, at least 1."""
     ms = balance_interval_ms * (busy_factor if idle is not IdleType.SCHED_IDLE else 1)
-    return max(1, ms * hz // 1000)
+    return max(1, msecs_to_jiffies(ms, hz))
+
+
+def msecs_to_jiffies(ms: int, hz: int) -> int:
+    """include/linux/jiffies.h msecs_to_jiffies: all three HZ cases round *up*."""
+    return -(-ms * hz // 1000)
 
 
 def tasklet_next_balance(jiffies: int, hz: int, deadlines: Iterable[tuple[int, int]]) -> int:
