@@ -16,8 +16,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
+from cpuset import ERAS as CPUSET_ERAS
+from cpuset.report import FORMATS as CPUSET_FORMATS
+from cpuset.report import run_cpuset_script
 from topology import CpuMask, MaskParseError
 from topology.debug import sched_domain_debug
 from topology.domains import DEFAULT_ERA, ERAS, DomainAttr, PartitionError, build_sched_domains
@@ -124,17 +128,69 @@ def _add_topo(sub: argparse._SubParsersAction[_Parser]) -> None:
     topo.set_defaults(func=cmd_topo)
 
 
+def cmd_cpuset(args: argparse.Namespace) -> int:
+    """Exit 0 when the script ran (refused writes included, as in a shell); 2 on bad input."""
+    machine = load_machine(args.machine)
+    if args.script == "-":
+        text, name = sys.stdin.read(), None
+    else:
+        try:
+            text, name = Path(args.script).read_text(), args.script
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.script}: {exc.strerror}") from None
+    try:
+        run = run_cpuset_script(
+            machine,
+            text,
+            era=args.era,
+            name=name,
+            domains=args.domains,
+            domain_era=args.domain_era,
+            fmt=args.format,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stderr.write(run.stderr)
+    sys.stdout.write(run.stdout)
+    return 0
+
+
+def _add_cpuset(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "cpuset",
+        help="run a /dev/cpuset admin script; show the cpusets, partitions and domains",
+        description=(
+            "Run SCRIPT.sh (or - for stdin) as a shell would against a fresh cpuset "
+            "hierarchy of --machine; print the failing commands like bash does (stderr), "
+            "then the tree, the sched-domain partitions and, with --domains, the domains."
+        ),
+    )
+    p.add_argument("--machine", default=DEFAULT_MACHINE, help="preset, synthetic string or path")
+    p.add_argument("--era", default="v1", choices=list(CPUSET_ERAS), help="cpuset generation")
+    p.add_argument(
+        "--domain-era",
+        default=None,
+        help="sched-domain builder era for --domains (2.6.14 cpusets: 2.6.14 or 2.6.13)",
+    )
+    p.add_argument("--domains", action="store_true", help="build and dump the sched domains")
+    p.add_argument("--format", default="text", choices=list(CPUSET_FORMATS), help="report format")
+    p.add_argument("script", help="the script to run, or - for standard input")
+    p.set_defaults(func=cmd_cpuset)
+
+
 def build_parser() -> _Parser:
     parser = _Parser(prog="schedsim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_topo(sub)
+    _add_cpuset(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    command = f"schedsim {words[0]}" if words and words[0] == "topo" else "schedsim"
+    known = ("topo", "cpuset")
+    command = f"schedsim {words[0]}" if words and words[0] in known else "schedsim"
     try:
         args = parser.parse_args(words)
         code: int = args.func(args)

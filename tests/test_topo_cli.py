@@ -181,3 +181,31 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
     code, out, err = run(argv, capsys)
     assert (code, out, err.count("\n"), err.startswith(message)) == (2, "", 1, True), err
     assert "Traceback" not in err
+
+
+def test_cpuset_command_runs_the_seed_000_recipe_and_isolates_cpu_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "seed000.sh"
+    script.write_text(
+        "cd /dev/cpuset\nmkdir newcpuset\ncd newcpuset\n"
+        "echo 0 >cpus\necho 0 >mems\necho 1 >cpu_exclusive\n"
+    )
+    code = runner.main(
+        ["cpuset", "--machine", "numa-2x2", "--era", "2.6.14", "--domains", str(script)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "CPU0 attaching NULL sched-domain." in out
+    assert "{1-3} {0}" in out
+
+
+def test_cpuset_command_reports_an_unreadable_script_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = runner.main(["cpuset", "/no/such/script.sh"])
+    err = capsys.readouterr().err
+    assert (code, err) == (
+        2,
+        "schedsim cpuset: cannot read /no/such/script.sh: No such file or directory\n",
+    )

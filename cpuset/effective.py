@@ -1,0 +1,214 @@
+"""Effective masks and cgroup-v2 partition roots (kernel/cgroup/cpuset.c, 6.18).
+
+On the legacy hierarchy (eras 2.6.14, 2.6.24, v1) the effective masks are the
+configured ones (CS-EFF-2).  On v2 they are derived top-down (CS-EFF-1): a
+cpuset uses ``cpus ∩ parent.effective`` or, if that is empty, the parent's
+effective mask; a *valid partition root* instead owns the exclusive CPUs it
+was granted and the parent loses them (CS-PART-2).
+
+Partition validity is state, as in the kernel: a partition becomes invalid
+through events (a sibling's conflicting ``cpuset.cpus`` write, a parent that
+stops being a partition, hotplug) and `update_effective` re-checks every
+partition top-down:
+
+* a valid partition stays valid unless its parent is no longer a valid root,
+  both its masks are empty, none of its CPUs can be granted, its CPUs all went
+  offline while it has tasks, or the parent would be left without CPUs while
+  the parent has tasks (partcmd_update);
+* an invalid partition becomes valid again when all of that holds *and* it
+  no longer conflicts with a sibling (setting CS_CPU_EXCLUSIVE runs
+  validate_change).
+
+Valid partitions carry CS_CPU_EXCLUSIVE; isolated ones drop
+CS_SCHED_LOAD_BALANCE (CS-PART-3).
+"""
+
+from __future__ import annotations
+
+from cpuset.tree import Cpuset, CpusetTree, CsFlag, Perr, Prs
+from cpuset.validate import cpus_excl_conflict
+from topology import CpuMask
+
+__all__ = [
+    "invalidate_conflicting_partitions",
+    "is_partition_valid",
+    "isolated_cpus",
+    "update_effective",
+    "update_prstate",
+    "user_xcpus",
+]
+
+# SIMPLIFIED: only local partitions (parent a valid partition root) are modelled;
+# remote partitions set up through cpuset.cpus.exclusive of non-partition
+# ancestors are refused as "Parent is not a partition root".
+# SIMPLIFIED: housekeeping conflicts (PERR_HKEEPING) and "Enable partition not
+# permitted" (PERR_ACCESS) are never raised.
+# SIMPLIFIED: invalid partitions are re-validated after every operation; the
+# kernel re-checks them only when update_cpumasks_hier visits them.
+
+
+def user_xcpus(cs: Cpuset) -> CpuMask:
+    """user_xcpus(): cpuset.cpus.exclusive if set, else cpuset.cpus."""
+    return cs.config.exclusive_cpus or cs.config.cpus
+
+
+def is_partition_valid(cs: Cpuset) -> bool:
+    return cs.prs > 0
+
+
+def isolated_cpus(tree: CpusetTree) -> CpuMask:
+    """cpuset.cpus.isolated: the exclusive CPUs of valid isolated partitions."""
+    out = CpuMask()
+    for cs in tree.walk():
+        if cs.prs == Prs.ISOLATED:
+            out = out | cs.effective_xcpus
+    return out
+
+
+def update_prstate(tree: CpusetTree, cs: Cpuset, new: Prs) -> None:
+    """update_prstate: record a ``cpuset.cpus.partition`` write; update_effective decides validity.
+
+    Switching to member is always allowed (and invalidates child partitions,
+    which then read "Parent is not a partition root"); a new root or isolated
+    request starts invalid and must pass every check, exclusivity included.
+    """
+    kind = abs(int(cs.prs))
+    if new == Prs.MEMBER:
+        cs.prs, cs.prs_err = Prs.MEMBER, Perr.NONE
+    elif kind == 0:
+        cs.prs, cs.prs_err = Prs(-int(new)), Perr.NONE
+    else:
+        sign = 1 if cs.prs > 0 else -1
+        cs.prs = Prs(sign * int(new))
+    update_effective(tree)
+
+
+def invalidate_conflicting_partitions(tree: CpusetTree, cs: Cpuset) -> None:
+    """CS-VAL-8 (v2): a ``cpuset.cpus`` write that conflicts invalidates the sibling partitions."""
+    if cs.parent is None:
+        return
+    for sib in cs.parent.children:
+        conflict = sib is not cs and cpus_excl_conflict(cs.config, sib.config, modern=True)
+        if conflict and is_partition_valid(sib):
+            sib.prs, sib.prs_err = Prs(-int(sib.prs)), Perr.NOTEXCL
+
+
+def update_effective(tree: CpusetTree) -> None:
+    """Recompute every cpuset's effective masks (and, on v2, partition states) top-down."""
+    if not tree.era.v2:
+        for cs in tree.walk():
+            cs.effective_cpus, cs.effective_mems = cs.config.cpus, cs.config.mems
+        return
+    top = tree.top
+    # Offline CPUs stay granted to their partitions (subpartitions_cpus); only
+    # the effective masks drop them.
+    top.effective_xcpus = tree.machine.all_cpus
+    top.effective_mems = tree.online_mems
+    _distribute(tree, top, tree.machine.all_cpus)
+
+
+def _distribute(tree: CpusetTree, parent: Cpuset, base: CpuMask) -> None:
+    """Set parent.effective_cpus from *base* minus what its valid child partitions take, recurse."""
+    for child in parent.children:
+        if not child.cpuset_enabled():
+            child.prs = Prs.MEMBER  # no cpuset controller here: no partition either
+    if parent.prs > 0:
+        granted = _grant_partitions(tree, parent, base)
+    else:
+        granted = CpuMask()
+        _orphan_partitions(parent)
+    parent.effective_cpus = (base - granted) & tree.online_cpus
+    for child in parent.children:
+        _set_partition_flags(child)
+        if is_partition_valid(child):
+            child_base = child.effective_xcpus
+        else:
+            child.effective_xcpus = _member_xcpus(child, parent)
+            child_base = (child.config.cpus & parent.effective_cpus) or parent.effective_cpus
+        mems = child.config.mems & parent.effective_mems
+        child.effective_mems = mems or parent.effective_mems
+        _distribute(tree, child, child_base)
+
+
+def _orphan_partitions(parent: Cpuset) -> None:
+    """Children asking to be partitions under a parent that is not a valid root are invalid."""
+    err = Perr.INVPARENT if parent.prs < 0 else Perr.NOTPART
+    for child in parent.children:
+        if child.prs != Prs.MEMBER:
+            child.prs, child.prs_err = Prs(-abs(int(child.prs))), err
+            child.effective_xcpus = CpuMask()
+
+
+def _member_xcpus(cs: Cpuset, parent: Cpuset) -> CpuMask:
+    """cpuset.cpus.exclusive.effective of a non-partition: its exclusive CPUs the parent has."""
+    return cs.config.exclusive_cpus & parent.effective_xcpus
+
+
+def _grant_partitions(tree: CpusetTree, parent: Cpuset, base: CpuMask) -> CpuMask:
+    """Decide which child partitions of a valid root are valid; return the CPUs they take.
+
+    Currently valid children claim first, then invalid ones try, each group in
+    creation order (a partition that was there first keeps its CPUs).
+    """
+    granted = CpuMask()
+    ordered = [c for c in parent.children if c.prs > 0] + [c for c in parent.children if c.prs < 0]
+    for child in ordered:
+        err, xcpus = _partition_error(tree, parent, child, base, granted)
+        kind = abs(int(child.prs))
+        if err is Perr.NONE:
+            child.prs, child.prs_err, child.effective_xcpus = Prs(kind), Perr.NONE, xcpus
+            granted = granted | xcpus
+        else:
+            child.prs, child.prs_err, child.effective_xcpus = Prs(-kind), err, CpuMask()
+    for child in parent.children:
+        if child.prs == Prs.MEMBER:
+            child.prs_err = Perr.NONE
+    return granted
+
+
+def _partition_error(
+    tree: CpusetTree, parent: Cpuset, cs: Cpuset, base: CpuMask, granted: CpuMask
+) -> tuple[Perr, CpuMask]:
+    """The first partition rule *cs* breaks (Perr.NONE if valid) and the CPUs it would own."""
+    wanted = user_xcpus(cs)
+    if not wanted:
+        return Perr.CPUSEMPTY, CpuMask()
+    xcpus = wanted & (parent.effective_xcpus - granted)
+    if not xcpus:
+        return Perr.INVCPUS, CpuMask()
+    if cs.prs < 0 and _conflicts(cs):
+        return Perr.NOTEXCL, CpuMask()
+    if not xcpus & tree.online_cpus and cs.populated():
+        return Perr.HOTPLUG, CpuMask()
+    left = (base - granted - xcpus) & tree.online_cpus
+    if not left and _partition_is_populated(parent, cs):
+        return Perr.NOCPUS, CpuMask()
+    return Perr.NONE, xcpus
+
+
+def _conflicts(cs: Cpuset) -> bool:
+    """Would setting CS_CPU_EXCLUSIVE on *cs* fail validate_change against a sibling?"""
+    assert cs.parent is not None
+    trial = cs.config.with_flag(CsFlag.CPU_EXCLUSIVE, True)
+    return any(
+        cpus_excl_conflict(trial, sib.config, modern=True)
+        for sib in cs.parent.children
+        if sib is not cs
+    )
+
+
+def _partition_is_populated(parent: Cpuset, excluded: Cpuset) -> bool:
+    """partition_is_populated: tasks in *parent* itself or in its non-partition children."""
+    if parent.tasks:
+        return True
+    return any(
+        c.populated() for c in parent.children if c is not excluded and not is_partition_valid(c)
+    )
+
+
+def _set_partition_flags(cs: Cpuset) -> None:
+    """Valid partitions are cpu_exclusive; isolated ones do not load-balance (CS-PART-3)."""
+    cfg = cs.config.with_flag(CsFlag.CPU_EXCLUSIVE, is_partition_valid(cs))
+    parent_lb = cs.parent is None or cs.parent.has(CsFlag.SCHED_LOAD_BALANCE)
+    balance = cs.prs == Prs.ROOT or (cs.prs <= 0 and parent_lb)
+    cs.config = cfg.with_flag(CsFlag.SCHED_LOAD_BALANCE, balance)

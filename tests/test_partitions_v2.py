@@ -1,0 +1,212 @@
+"""cgroup-v2 partitions: states, invalid reasons, domains (CS-PART-1..3, RB-6, RB-EX2, CS-HP-4)."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from cpuset import CpusetError, CpusetFS, generate_partitions
+from topology import CpuMask
+from topology.presets import preset
+
+
+def v2() -> CpusetFS:
+    fs = CpusetFS(preset("smt-numa-8"), era="v2")
+    fs.chdir("/sys/fs/cgroup")
+    fs.write("cgroup.subtree_control", "+cpuset\n")
+    return fs
+
+
+def doms(fs: CpusetFS) -> list[str]:
+    return [str(d) for d in generate_partitions(fs.tree).doms]
+
+
+def partition(fs: CpusetFS, name: str) -> str:
+    return fs.read(f"{name}/cpuset.cpus.partition")
+
+
+def root_p(fs: CpusetFS, cpus: str = "4-7", state: str = "root") -> None:
+    fs.mkdir("P")
+    fs.write("P/cpuset.cpus", cpus + "\n")
+    fs.write("P/cpuset.cpus.partition", state + "\n")
+
+
+def test_rb_ex2_root_partition_takes_its_cpus_from_the_top() -> None:
+    fs = v2()
+    root_p(fs)
+    assert (partition(fs, "P"), fs.read("cpuset.cpus.effective"), doms(fs)) == (
+        "root",
+        "0-3",
+        ["0-3", "4-7"],
+    )
+
+
+def test_rb_ex2_isolated_partition_gets_no_domain() -> None:
+    fs = v2()
+    root_p(fs, state="isolated")
+    assert (doms(fs), fs.read("cpuset.cpus.isolated")) == (["0-3"], "4-7")
+    assert str(fs.tree.online_cpus - fs.partitions.balanced) == "4-7"
+
+
+def test_rb_ex2_conflicting_sibling_write_succeeds_and_invalidates_the_partition() -> None:
+    fs = v2()
+    root_p(fs)
+    fs.mkdir("Q")
+    fs.write("Q/cpuset.cpus", "6-7\n")
+    assert (partition(fs, "P"), fs.read("cpuset.cpus.effective"), doms(fs)) == (
+        "root invalid (Cpu list in cpuset.cpus not exclusive)",
+        "0-7",
+        ["0-7"],
+    )
+
+
+def test_invalid_partition_recovers_once_the_conflict_is_gone() -> None:
+    fs = v2()
+    root_p(fs)
+    fs.mkdir("Q")
+    fs.write("Q/cpuset.cpus", "6-7\n")
+    fs.write("Q/cpuset.cpus", "\n")
+    assert (partition(fs, "P"), doms(fs)) == ("root", ["0-3", "4-7"])
+
+
+def test_new_partition_overlapping_a_member_sibling_starts_invalid() -> None:
+    fs = v2()
+    fs.mkdir("Q")
+    fs.write("Q/cpuset.cpus", "5\n")
+    root_p(fs)
+    assert partition(fs, "P") == "root invalid (Cpu list in cpuset.cpus not exclusive)"
+
+
+def test_partition_without_cpus_is_invalid_with_the_kernels_reason() -> None:
+    fs = v2()
+    fs.mkdir("P")
+    fs.write("P/cpuset.cpus.partition", "root\n")
+    assert partition(fs, "P") == "root invalid (cpuset.cpus and cpuset.cpus.exclusive are empty)"
+
+
+def test_partition_under_a_member_parent_is_invalid() -> None:
+    fs = v2()
+    fs.mkdir("M")
+    fs.write("M/cpuset.cpus", "4-7\n")
+    fs.write("M/cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("M/P")
+    fs.write("M/P/cpuset.cpus", "6-7\n")
+    fs.write("M/P/cpuset.cpus.partition", "root\n")
+    assert partition(fs, "M/P") == "root invalid (Parent is not a partition root)"
+
+
+def test_parent_turning_member_invalidates_and_root_again_restores_children() -> None:
+    fs = v2()
+    root_p(fs)
+    fs.write("P/cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("P/C")
+    fs.write("P/C/cpuset.cpus", "6-7\n")
+    fs.write("P/C/cpuset.cpus.partition", "isolated\n")
+    assert (partition(fs, "P/C"), doms(fs)) == ("isolated", ["0-3", "4-5"])
+    fs.write("P/cpuset.cpus.partition", "member\n")
+    assert partition(fs, "P/C") == "isolated invalid (Parent is not a partition root)"
+    fs.write("P/cpuset.cpus.partition", "root\n")
+    assert partition(fs, "P/C") == "isolated"
+
+
+def test_child_of_an_invalid_partition_reads_parent_is_an_invalid_partition_root() -> None:
+    fs = v2()
+    root_p(fs)
+    fs.write("P/cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("P/C")
+    fs.write("P/C/cpuset.cpus", "6-7\n")
+    fs.write("P/C/cpuset.cpus.partition", "root\n")
+    fs.mkdir("Q")
+    fs.write("Q/cpuset.cpus", "4\n")
+    assert partition(fs, "P/C") == "root invalid (Parent is an invalid partition root)"
+
+
+def test_parent_with_tasks_cannot_give_away_all_its_cpus() -> None:
+    fs = v2()
+    root_p(fs, cpus="0-7")
+    assert partition(fs, "P") == "root invalid (Parent unable to distribute cpu downstream)"
+
+
+def test_partition_write_accepts_only_member_root_isolated() -> None:
+    fs = v2()
+    fs.mkdir("P")
+    with pytest.raises(CpusetError) as info:
+        fs.write("P/cpuset.cpus.partition", "rooted\n")
+    assert info.value.errno == errno.EINVAL
+
+
+def test_tasks_follow_the_partition_cpus_and_fall_back_when_it_turns_invalid() -> None:
+    fs = v2()
+    root_p(fs)
+    pid = fs.fork(1)
+    fs.write("P/cgroup.procs", f"{pid}\n")
+    assert fs.task_cpus_allowed(pid) == CpuMask.parse("4-7")
+    fs.mkdir("Q")
+    fs.write("Q/cpuset.cpus", "6\n")
+    assert fs.task_cpus_allowed(pid) == CpuMask.parse("4-7")
+    assert fs.task_cpus_allowed(1) == CpuMask.parse("0-7")
+
+
+def test_hotplug_keeps_tasks_and_invalidates_an_emptied_populated_partition() -> None:
+    fs = v2()
+    root_p(fs, cpus="6-7")
+    pid = fs.fork(1)
+    fs.write("P/cgroup.procs", f"{pid}\n")
+    fs.set_online(6, False)
+    fs.set_online(7, False)
+    assert (partition(fs, "P"), fs.task_cpuset(pid), str(fs.task_cpus_allowed(pid))) == (
+        "root invalid (No cpu available due to hotplug)",
+        "/P",
+        "0-5",
+    )
+    fs.set_online(7, True)
+    assert (partition(fs, "P"), fs.read("P/cpuset.cpus"), str(fs.task_cpus_allowed(pid))) == (
+        "root",
+        "6-7",
+        "7",
+    )
+
+
+def test_empty_taskless_partition_stays_valid_through_hotplug() -> None:
+    fs = v2()
+    root_p(fs, cpus="6-7")
+    fs.set_online(6, False)
+    fs.set_online(7, False)
+    assert (partition(fs, "P"), fs.read("P/cpuset.cpus.effective"), doms(fs)) == (
+        "root",
+        "",
+        ["0-5"],
+    )
+
+
+def test_member_effective_cpus_inherit_when_cpus_are_empty() -> None:
+    fs = v2()
+    fs.mkdir("M")
+    assert fs.read("M/cpuset.cpus.effective") == "0-7"
+    fs.write("M/cpuset.cpus", "2-3\n")
+    fs.write("M/cpuset.mems", "1\n")
+    assert (fs.read("M/cpuset.cpus.effective"), fs.read("M/cpuset.mems.effective")) == ("2-3", "1")
+
+
+def test_exclusive_cpus_conflicting_with_a_sibling_are_refused() -> None:
+    fs = v2()
+    fs.mkdir("A")
+    fs.mkdir("B")
+    fs.write("A/cpuset.cpus.exclusive", "4-5\n")
+    with pytest.raises(CpusetError) as info:
+        fs.write("B/cpuset.cpus.exclusive", "5-6\n")
+    assert info.value.errno == errno.EINVAL
+
+
+def test_partition_from_exclusive_cpus_owns_only_those() -> None:
+    fs = v2()
+    fs.mkdir("A")
+    fs.write("A/cpuset.cpus", "4-7\n")
+    fs.write("A/cpuset.cpus.exclusive", "6-7\n")
+    fs.write("A/cpuset.cpus.partition", "root\n")
+    assert (partition(fs, "A"), fs.read("A/cpuset.cpus.exclusive.effective"), doms(fs)) == (
+        "root",
+        "6-7",
+        ["0-5", "6-7"],
+    )
