@@ -43,7 +43,7 @@ import trio
 from actors.clock import ASK, REPLY, START, TIMER, Timeline, actor_salt, tiebreak
 from actors.codec import decode
 from actors.errors import ActorCrashed, DeadLetter, Deadlock, Livelock
-from actors.log import LogLevel, RunLog
+from actors.log import EventSink, LogLevel, RunLog
 from actors.mailbox import (
     W_ASK,
     W_CRASHED,
@@ -134,7 +134,8 @@ class Bus:
         self.instants = 0
         self.deliveries = [0, 0, 0, 0, 0]  # by kind
         self.wakeups = 0
-        self._sim = ActorState(SIM_SENDER, actor_salt(seed, SIM_SENDER))
+        self.dirty_sinks: list[EventSink] = []
+        self._sim = ActorState(SIM_SENDER, actor_salt(seed, SIM_SENDER), self.dirty_sinks)
 
     @property
     def now(self) -> int:
@@ -151,7 +152,7 @@ class Bus:
             raise ValueError(f"bad actor name {name!r}")
         if name in self.actors:
             raise ValueError(f"an actor named {name!r} already exists")
-        state = ActorState(name, actor_salt(self.seed, name))
+        state = ActorState(name, actor_salt(self.seed, name), self.dirty_sinks)
         self.actors[name] = state
         sender = spawner if spawner is not None else self._sim
         sender.counter += 1
@@ -185,8 +186,10 @@ class Bus:
         """Block *state* until the bus wakes it (the only way an actor ever waits)."""
         state.waiting = waiting
         self.running -= 1
-        if self.running == 0 and self.step(state):
-            return
+        if self.running == 0:
+            await trio.lowlevel.checkpoint_if_cancelled()  # stop between deltas if cancelled
+            if self.step(state):
+                return  # woke itself: no task switch
         await self.suspend()
 
     def start_actor(
@@ -213,13 +216,14 @@ class Bus:
                 resumed_me = self._advance(me)
                 if self.running:
                     return resumed_me
-            return False  # a delta that wakes nobody (mail for busy actors) is over at once
+                # a delta that woke nobody (mail for actors busy asking or sleeping) is over
+            return False
         except BaseException as exc:  # a bus error, or the runtime's own failure
             self.finish(_STATUS.get(type(exc), "error"), exc)
             return False
 
     def _advance(self, me: ActorState | None) -> bool:
-        if self.log is not None:
+        if self.dirty_sinks:
             self.flush_events()
         if self.crashes:
             self._finish_crashed()
@@ -271,29 +275,41 @@ class Bus:
     def _dispatch(self, batch: list[tuple[Any, ...]]) -> list[ActorState]:
         """Hand one delta's deliveries over; the actors to wake, in canonical order."""
         woken: list[ActorState] = []
-        counts = self.deliveries
+        wake = woken.append
+        timers = 0
         for entry in batch:
-            kind = entry[3]
             dst: ActorState = entry[4]
-            counts[kind] += 1
             dst.received += 1
-            if kind in (TIMER, START):
+            if entry[3] == TIMER:  # the hot path: a sleeper's own timer
+                timers += 1
                 dst.waiting = W_RUNNING
-                dst.handling = "its timer" if kind == TIMER else "its start"
-                woken.append(dst)
-            elif kind == REPLY:
-                if dst.waiting != W_ASK or dst.wait_corr != entry[5]:
-                    raise RuntimeError(f"bus invariant: unexpected reply to {dst.name!r}")
-                dst.wake = reply = decode(entry[6])
-                dst.handling = Envelope(reply, entry[1], entry[5])
-                dst.waiting = W_RUNNING
-                woken.append(dst)
-            else:
-                self._to_mailbox(dst, entry, kind)
-                if dst.waiting == W_RECEIVE:
-                    dst.waiting = W_RUNNING
-                    woken.append(dst)
+                dst.handling = "its timer"
+                wake(dst)
+            elif self._deliver(dst, entry):
+                wake(dst)
+        self.deliveries[TIMER] += timers
         return woken
+
+    def _deliver(self, dst: ActorState, entry: tuple[Any, ...]) -> bool:
+        """A start, tell, ask or reply; True if it wakes *dst*."""
+        kind = entry[3]
+        self.deliveries[kind] += 1
+        if kind == START:
+            dst.waiting = W_RUNNING
+            dst.handling = "its start"
+            return True
+        if kind == REPLY:
+            if dst.waiting != W_ASK or dst.wait_corr != entry[5]:
+                raise RuntimeError(f"bus invariant: unexpected reply to {dst.name!r}")
+            dst.wake = reply = decode(entry[6])
+            dst.handling = Envelope(reply, entry[1], entry[5])
+            dst.waiting = W_RUNNING
+            return True
+        self._to_mailbox(dst, entry, kind)
+        if dst.waiting == W_RECEIVE:
+            dst.waiting = W_RUNNING
+            return True
+        return False
 
     def _to_mailbox(self, dst: ActorState, entry: tuple[Any, ...], kind: int) -> None:
         if dst.waiting >= W_DONE:
@@ -312,14 +328,16 @@ class Bus:
 
     def flush_events(self) -> None:
         """Write the buffered actor events of the current delta, actors in wake order."""
-        log = self.log
-        if log is None:
+        dirty, log = self.dirty_sinks, self.log
+        if not dirty or log is None:
             return
-        for state in self.woken:
-            buffer = state.sink.buffer
-            if buffer:
-                log.events(buffer)
-                buffer.clear()
+        if len(dirty) > 1:
+            rank = {id(state.sink): i for i, state in enumerate(self.woken)}
+            dirty.sort(key=lambda sink: rank[id(sink)])
+        for sink in dirty:
+            log.events(sink.buffer)
+            sink.buffer.clear()
+        dirty.clear()
 
     def finish(self, status: str, error: BaseException | None = None) -> None:
         """End the run: remember why (first reason wins) and cancel every actor."""

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, TypeVarTuple, overload
 
+import trio
+
 from actors.bus import Bus
 from actors.clock import ASK, GOLDEN, MASK64, REPLY, TELL, TIMER
 from actors.codec import encode
@@ -125,12 +127,7 @@ class Context:
     # -- waiting --------------------------------------------------------------------
 
     async def _park(self, waiting: int) -> None:
-        bus, state = self._bus, self._state
-        state.waiting = waiting
-        bus.running -= 1
-        if bus.running == 0 and bus.step(state):
-            return
-        await bus.suspend()
+        await self._bus.park(self._state, waiting)
 
     async def sleep_until(self, t_ns: int) -> None:
         """Wait until virtual time *t_ns* (a timer: a delivery to oneself at that instant)."""
@@ -141,10 +138,13 @@ class Context:
         counter = state.counter = state.counter + 1
         key = ((t_ns * GOLDEN) ^ state.salt) & MASK64
         timeline.push(t_ns, (key, state.name, counter, TIMER, state, counter, None, "Timer"))
+        # Bus.park, inlined: the runtime's hottest path, one coroutine frame less per wakeup
         state.waiting = W_TIMER
         bus.running -= 1
-        if bus.running == 0 and bus.step(state):
-            return
+        if bus.running == 0:
+            await trio.lowlevel.checkpoint_if_cancelled()  # stop between deltas if cancelled
+            if bus.step(state):
+                return  # woke itself: no task switch
         await bus.suspend()
 
     async def receive(self) -> Batch:

@@ -28,7 +28,7 @@ from typing import IO, Any
 import msgpack
 
 from actors.codec import CodecError, decode, ext_hook, to_jsonable
-from actors.log import FIELDS
+from actors.log import DELIVERY_FIELDS, FIELDS
 
 __all__ = ["Divergence", "LogCorrupt", "LogReader", "compare", "main"]
 
@@ -45,19 +45,35 @@ class LogCorrupt(ValueError):
         self.offset = offset
 
 
-def record_view(record: object, offset: int) -> Record:
-    """A msgpack record (array, or the header map) as a dict."""
+def record_views(record: object, offset: int) -> list[Record]:
+    """A msgpack record (array, or the header map) as dicts (a B record expands to D records)."""
     if isinstance(record, dict):
-        return record
+        return [record]
     if not isinstance(record, tuple) or len(record) < 2 or record[1] not in FIELDS:
         raise LogCorrupt(f"not a log record: {record!r:.80}", offset)
     names = FIELDS[record[1]]
+    if record[1] == "B":
+        return _expand(record, offset)
     view = dict(zip(names, record, strict=False))
     if len(record) == len(names) + 1 and isinstance(record[-1], dict):
         view.update(record[-1])
     elif len(record) != len(names):
         raise LogCorrupt(f"{record[1]} record with {len(record)} fields", offset)
-    return view
+    return [view]
+
+
+def _expand(record: tuple[Any, ...], offset: int) -> list[Record]:
+    if len(record) != len(FIELDS["B"]) or not isinstance(record[4], tuple):
+        raise LogCorrupt(f"malformed B record {record!r:.80}", offset)
+    seq, _, vtime_ns, delta, rows = record
+    views = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, tuple) or len(row) != len(DELIVERY_FIELDS):
+            raise LogCorrupt(f"malformed delivery {row!r:.80}", offset)
+        view: Record = {"seq": seq + i, "k": "D", "vtime_ns": vtime_ns, "delta": delta}
+        view.update(zip(DELIVERY_FIELDS, row, strict=True))
+        views.append(view)
+    return views
 
 
 class LogReader:
@@ -77,6 +93,7 @@ class LogReader:
         self.truncated = False
         self.truncated_at: int | None = None
         self.ended = False
+        self._whole = 0
         """True once the end record (k == "X") has been read: the run closed its log."""
 
     def __iter__(self) -> Iterator[Record]:
@@ -111,27 +128,30 @@ class LogReader:
             max_ext_len=limit,
         )
         fed, chunk = 0, first
+        self._whole = 0  # bytes up to the end of the last whole record
         while chunk:
             try:
                 unpacker.feed(chunk)
             except msgpack.BufferFull:
-                raise LogCorrupt(f"a record exceeds {limit} bytes", unpacker.tell()) from None
+                raise LogCorrupt(f"a record exceeds {limit} bytes", self._whole) from None
             fed += len(chunk)
             yield from self._unpack_all(unpacker)
             chunk = stream.read(CHUNK)
-        if unpacker.tell() < fed:
-            self.truncated, self.truncated_at = True, unpacker.tell()
+        if self._whole < fed:
+            self.truncated, self.truncated_at = True, self._whole
 
     def _unpack_all(self, unpacker: msgpack.Unpacker) -> Iterator[Record]:
+        # tell() also counts the bytes of a record parsed only in part, hence _whole
         while True:
-            offset = unpacker.tell()
             try:
                 record = unpacker.unpack()
             except msgpack.OutOfData:
                 return
             except (ValueError, msgpack.UnpackException) as exc:
-                raise LogCorrupt(f"undecodable record ({exc})", offset) from None
-            yield record_view(record, offset)
+                raise LogCorrupt(f"undecodable record ({exc})", self._whole) from None
+            views = record_views(record, self._whole)
+            self._whole = unpacker.tell()
+            yield from views
 
     def _jsonl(self, stream: IO[bytes], first: bytes) -> Iterator[Record]:
         offset, pending = 0, first
@@ -149,7 +169,7 @@ class LogReader:
                 record = json.loads(line)
             except ValueError as exc:
                 raise LogCorrupt(f"not JSON ({exc})", offset) from None
-            if not isinstance(record, dict) or record.get("k") not in {"H", *FIELDS}:
+            if not isinstance(record, dict) or record.get("k") not in {"H", "D", "E", "G", "X"}:
                 raise LogCorrupt("not a log record", offset)
             yield record
             offset += len(line)

@@ -68,7 +68,7 @@ class ActorState:
         "wake",
     )
 
-    def __init__(self, name: str, salt: int) -> None:
+    def __init__(self, name: str, salt: int, dirty_sinks: list[EventSink]) -> None:
         self.name = name
         self.salt = salt
         self.counter = 0  # messages sent, asks and timers set: the canonical-order counter
@@ -80,7 +80,7 @@ class ActorState:
         self.wake: object = None  # a reply, delivered with the wakeup
         self.mailbox: list[Envelope] = []
         self.open_asks: set[tuple[str, int]] = set()
-        self.sink = EventSink()
+        self.sink = EventSink(dirty_sinks)
         self.handling: object = "its start"
         self.received = 0
         self.serials: dict[str, Serializer] = {}

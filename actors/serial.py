@@ -24,6 +24,7 @@ context (not receive).  The worker reports each end with a `JobDone`
 message, which the owner's `receive` consumes before handing out the rest of
 its batch.  Invariant 5 (DESIGN.md) holds by construction: one worker, one
 job at a time.
+"""
 
 # SIMPLIFIED: an accepted job starts at once (the worker is woken in the next
 # delta at the same instant); the kernel's window between tasklet_schedule and
@@ -31,7 +32,6 @@ job at a time.
 # SIMPLIFIED: the kernel runs the tasklet on the CPU whose list it was queued on
 # and balances smp_processor_id(); here the job receives the submitter's
 # arguments (e.g. its CPU number) instead.
-"""
 
 from __future__ import annotations
 
