@@ -135,6 +135,8 @@ class Bus:
         self.deliveries = [0, 0, 0, 0, 0]  # by kind
         self.wakeups = 0
         self.dirty_sinks: list[EventSink] = []
+        self.after_delta: Callable[[], None] | None = None
+        """Called between two deltas (nobody running); what it raises ends the run."""
         self._sim = ActorState(SIM_SENDER, actor_salt(seed, SIM_SENDER), self.dirty_sinks)
 
     @property
@@ -223,6 +225,8 @@ class Bus:
             return False
 
     def _advance(self, me: ActorState | None) -> bool:
+        if self.after_delta is not None and self.delta:
+            self.after_delta()
         if self.dirty_sinks:
             self.flush_events()
         if self.crashes:

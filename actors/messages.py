@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TypeVar
 
+from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode
+from topology.cpumask import CpuMask
+
 __all__ = [
     "REGISTRY",
     "JobDone",
@@ -149,3 +152,231 @@ class JobDone:
     submitted_ns: int
     started_ns: int
     finished_ns: int
+
+
+# -- the scheduler actors' protocol (actors/cpu.py, balancer.py, controller.py, workload.py) ----
+#
+# A task travels as a `TaskRecord` inside `TaskMoved`: while it is in flight it
+# is in exactly one message and on no runqueue (DESIGN.md invariant 1).  CPU
+# numbers are ints, masks are `CpuMask`, generations are the controller's
+# domain-generation numbers.
+
+REGISTRY.register(MemPolicy, "MemPolicy")
+REGISTRY.register(MpolMode, "MpolMode")
+REGISTRY.register(MpolFlag, "MpolFlag")
+
+
+@message("TaskRecord")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRecord:
+    """A task's whole state while it travels (see actors/task.py `Task` for the fields)."""
+
+    values: tuple[object, ...]
+
+
+@message("Tick")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    """CPU -> itself, sent with ``at_ns``: wake up at that time (a lazy or an exact tick)."""
+
+    at_ns: int
+
+
+@message("TaskMoved")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskMoved:
+    """Any CPU or the controller -> a CPU: enqueue this task (fork, wakeup, migration, hotplug).
+
+    *reason* is "fork", "wake", "balance", "newidle", "active", "affinity" or
+    "hotplug"; *level* names the domain level for balance moves ("" otherwise).
+    """
+
+    task: TaskRecord
+    src: int
+    reason: str
+    level: str = ""
+
+
+@message("MigrateTasks")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MigrateTasks:
+    """Puller CPU -> busiest CPU: detach *pids* for *dst* (re-checked on arrival, CS-CPU-2).
+
+    *generation* is the domain generation of the pass that decided it; a
+    retired generation aborts the request (DESIGN.md invariant 6).
+    """
+
+    dst: int
+    pids: tuple[int, ...]
+    generation: int
+    level: str
+    reason: str
+
+
+@message("ActiveBalance")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActiveBalance:
+    """Puller CPU -> busiest CPU's migration thread: push one task to *push_cpu* (§2.10)."""
+
+    push_cpu: int
+    generation: int
+    level: str
+    nr_balance_failed: int
+    cache_nice_tries: int
+    cache_hot_time_ns: int
+
+
+@message("BalanceRequest")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BalanceRequest:
+    """CPU -> balancer (tasklet mode): tasklet_schedule at this tick (LB-T2)."""
+
+    cpu: int
+
+
+@message("RunPass")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPass:
+    """Balancer -> CPU: the tasklet runs on you now (TASKLET_STATE_RUN is yours)."""
+
+
+@message("PassDone")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassDone:
+    """CPU -> balancer: the tasklet function returned (tasklet_unlock)."""
+
+    cpu: int
+
+
+@message("TrySerialize")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrySerialize:
+    """CPU -> balancer (ask, softirq-serialize mode): spin_trylock(&balancing) (LB-T3)."""
+
+    cpu: int
+
+
+@message("TrySerializeReply")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrySerializeReply:
+    """Balancer -> CPU: whether the SD_SERIALIZE lock is now held by the asker."""
+
+    acquired: bool
+
+
+@message("ReleaseSerialize")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseSerialize:
+    """CPU -> balancer: spin_unlock(&balancing)."""
+
+    cpu: int
+
+
+@message("DomainsRebuilt")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainsRebuilt:
+    """Controller -> every CPU: attach generation *generation* (published in `Shared.domains`)."""
+
+    generation: int
+
+
+@message("DomainsAttached")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainsAttached:
+    """CPU -> controller: this CPU now uses *generation* (its grace-period acknowledgement)."""
+
+    cpu: int
+    generation: int
+
+
+@message("SetCpusAllowed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetCpusAllowed:
+    """Controller -> the task's CPU: new cpus_allowed; migrate if this CPU left it (CS-CPU-2)."""
+
+    pid: int
+    cpus_allowed: CpuMask
+
+
+@message("CpusetMoved")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpusetMoved:
+    """Controller -> the task's CPU: the task is now in cpuset *path* (CS-ATT-1)."""
+
+    pid: int
+    path: str
+
+
+@message("RebindNotice")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebindNotice:
+    """Controller -> a CPU owning tasks *pids*: their mems become *new* (from *old*).
+
+    Lazy rebind: each task remaps its own policy the next time it runs or
+    allocates (MP-HIST-1); direct: the CPU remaps at once (MP-HIST-4).
+    """
+
+    pids: tuple[int, ...]
+    old: CpuMask
+    new: CpuMask
+    memory_migrate: bool
+
+
+@message("SetMempolicy")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetMempolicy:
+    """Controller -> the task's CPU: the task calls set_mempolicy next time it runs."""
+
+    pid: int
+    mode: str
+    nodes: CpuMask
+    flags: str
+
+
+@message("KillTask")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillTask:
+    """Controller -> the task's CPU: SIGKILL."""
+
+    pid: int
+
+
+@message("TaskExited")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskExited:
+    """CPU -> controller: *pid* exited (cpuset_exit)."""
+
+    pid: int
+
+
+@message("ForkTasks")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForkTasks:
+    """CPU -> controller: the running *parent* forks *count* children (exiting tasks)."""
+
+    parent: TaskRecord
+    cpu: int
+    count: int
+
+
+@message("SetOnline")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetOnline:
+    """Controller -> a CPU: it goes offline (push every task away) or comes back online."""
+
+    online: bool
+
+
+@message("RunStep")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStep:
+    """Workload -> controller: carry out scenario step number *index* (or spawn group *spawn*)."""
+
+    index: int
+    spawn: str = ""
+
+
+@message("Sample")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    """Sampler -> itself, with ``at_ns``: take the imbalance sample of this instant."""

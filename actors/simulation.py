@@ -91,12 +91,14 @@ class Simulation:
         max_deltas_per_instant: int = 100_000,
         tune_gc: bool = True,
         public_trio_api: bool = False,
+        after_delta: Callable[[], None] | None = None,
     ) -> None:
         self.seed = seed
         self.scenario = scenario
         self.params = dict(params or {})
         self._log_spec = log
         self._bus = Bus(seed, max_deltas_per_instant, public_trio_api)
+        self._bus.after_delta = after_delta
         self._tune_gc = tune_gc
         self._spawned: list[tuple[ActorState, Callable[..., Awaitable[None]], tuple[Any, ...]]] = []
         self._ran = False
@@ -194,6 +196,15 @@ class Simulation:
             log.end(bus.now, bus.delta, status, info)
         finally:
             log.close()
+
+    @property
+    def now_ns(self) -> int:
+        """The virtual time of the current (or last) delta."""
+        return self._bus.now
+
+    @property
+    def delta(self) -> int:
+        return self._bus.delta
 
     def statistics(self) -> SimulationStatistics:
         bus = self._bus

@@ -1,0 +1,162 @@
+"""One CPU's load_balance over the load board: the glue between the pure decisions and messages.
+
+A pass (`BalanceWork`) is what one CPU does in its softirq or tasklet: for
+each level the walk visits (`topology.rebalance.rebalance_domains`) it runs
+2.6.14's load_balance -- `find_busiest_group` and `find_busiest_queue` over
+the board snapshot, `move_tasks` over the busiest CPU's published queue, the
+`balance_outcome` bookkeeping -- and collects the messages to send when the
+pass has taken its virtual time: `MigrateTasks` to the busiest CPU (which
+re-checks every task, CS-CPU-2) and `ActiveBalance` kicks (LBO-1).  Newly
+idle balancing (§2.9) is the same with NEWLY_IDLE and `newidle_outcome`.
+
+Nothing here awaits; the CPU actor sleeps for `BalanceWork.cost_ns` and then
+sends `BalanceWork.actions`.
+"""
+
+# SIMPLIFIED: the puller picks the tasks from the busiest CPU's published
+# queue (a lockless read) and counts them as moved; the busiest CPU re-checks
+# each one when the request arrives and drops those that ran, left or lost
+# the destination from their affinity (the kernel holds both runqueue locks
+# instead, so its nr_moved is exact).
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from actors.messages import ActiveBalance, MigrateTasks
+from actors.shared import BoardView, Shared
+from actors.stats import CpuStats
+from topology.domains import DomainBuild, SchedDomain, SchedGroup
+from topology.idle_balance import newidle_outcome
+from topology.loadbalance import (
+    Busiest,
+    DomainRuntime,
+    IdleType,
+    balance_outcome,
+    find_busiest_group,
+    find_busiest_queue,
+    move_tasks,
+)
+from topology.rebalance import LbReport
+from topology.sched_domain import ring
+
+__all__ = ["BalanceWork"]
+
+
+@dataclass(slots=True)
+class BalanceWork:
+    """The state of one pass of *cpu* at jiffy *jiffy* (see the module docstring)."""
+
+    cpu: int
+    now_ns: int
+    shared: Shared
+    build: DomainBuild
+    chain: tuple[SchedDomain, ...]
+    runtime: list[DomainRuntime]
+    stats: CpuStats
+    view: BoardView
+    designated: bool = False
+    """2.6.20+ LB-SER-3: only the group's designated CPU balances a level"""
+    active_balance: bool = True
+    scanned: int = 0
+    actions: list[tuple[int, MigrateTasks | ActiveBalance]] = field(default_factory=list)
+    moves: list[tuple[int, int]] = field(default_factory=list)
+    """(src, dst) of every balance move, for the partition check"""
+
+    def groups(self, sd: SchedDomain) -> list[SchedGroup]:
+        return list(ring(sd.groups, len(sd.span) + 1))
+
+    def load_balance(self, level: int, idle: IdleType) -> LbReport:
+        """2.6.14 load_balance for chain[level] (the rebalance walk's callback)."""
+        sd, state = self.chain[level], self.runtime[level]
+        groups = self.groups(sd)
+        self.scanned += len(sd.span)
+        if self.designated and not self._is_designated(groups, idle):
+            return LbReport(0, None, balance=False)
+        found = find_busiest_group(groups, self.cpu, self.view, idle, sd)
+        moved: tuple[int, ...] = ()
+        if found is None or (src := self._busiest_queue(groups, found)) is None:
+            self.stats.balanced += 1
+            outcome = balance_outcome(
+                state, min_interval=sd.min_interval, max_interval=sd.max_interval,
+                cache_nice_tries=sd.cache_nice_tries, imbalanced=False, nr_moved=0,
+                all_pinned=False,
+            )  # fmt: skip
+        else:
+            moved, all_pinned = self._pick(src, found.imbalance, sd, state)
+            entry = self.shared.board.entries[src]
+            curr_ok = all(self.cpu in t.cpus_allowed for t in entry.queue if t.running)
+            outcome = balance_outcome(
+                state, min_interval=sd.min_interval, max_interval=sd.max_interval,
+                cache_nice_tries=sd.cache_nice_tries, imbalanced=True, nr_moved=len(moved),
+                all_pinned=all_pinned, busiest_curr_allowed=curr_ok,
+                busiest_active_balance=entry.active_balance,
+            )  # fmt: skip
+            self.stats.imbalanced += 1
+            self.stats.failed += 0 if moved else 1
+            self._request(src, moved, sd, "balance")
+            if outcome.kick_active and self.active_balance:
+                self._kick(src, sd, outcome.state)
+        self.runtime[level] = outcome.state
+        return LbReport(len(moved), outcome.state.balance_interval)
+
+    def load_balance_newidle(self, level: int) -> int:
+        """2.6.14 load_balance_newidle for chain[level]: tasks pulled (no backoff, no kick)."""
+        sd, state = self.chain[level], self.runtime[level]
+        groups = self.groups(sd)
+        self.scanned += len(sd.span)
+        found = find_busiest_group(groups, self.cpu, self.view, IdleType.NEWLY_IDLE, sd)
+        moved: tuple[int, ...] = ()
+        src = None if found is None else self._busiest_queue(groups, found)
+        if found is not None and src is not None:
+            moved, _ = self._pick(src, found.imbalance, sd, state)
+            self._request(src, moved, sd, "newidle")
+        self.runtime[level] = newidle_outcome(
+            state, imbalanced=src is not None, nr_moved=len(moved)
+        )
+        return len(moved)
+
+    def _is_designated(self, groups: list[SchedGroup], idle: IdleType) -> bool:
+        """LB-SER-3: the first idle CPU of the local group, else its first CPU, balances."""
+        if idle is IdleType.NEWLY_IDLE:
+            return True
+        local = next(g for g in groups if self.cpu in g.span)
+        for cpu in local.span:
+            if self.view[cpu].nr_running == 0:
+                return cpu == self.cpu
+        return local.span.first() == self.cpu
+
+    def _busiest_queue(self, groups: list[SchedGroup], found: Busiest) -> int | None:
+        return find_busiest_queue(groups[found.group].span, self.view)
+
+    def _pick(
+        self, src: int, imbalance: int, sd: SchedDomain, state: DomainRuntime
+    ) -> tuple[tuple[int, ...], bool]:
+        """move_tasks over *src*'s published queue, only if it runs more than one task (MIG-2)."""
+        entry = self.shared.board.entries[src]
+        if entry.nr_running <= 1:
+            return (), False
+        return move_tasks(
+            entry.queue, imbalance, self.cpu, self.now_ns, state.nr_balance_failed,
+            sd.cache_nice_tries, sd.cache_hot_time_ns,
+        )  # fmt: skip
+
+    def _request(self, src: int, pids: tuple[int, ...], sd: SchedDomain, reason: str) -> None:
+        if not pids:
+            return
+        self.moves.append((src, self.cpu))
+        msg = MigrateTasks(
+            dst=self.cpu, pids=pids, generation=self.build.generation, level=sd.name, reason=reason
+        )
+        self.actions.append((src, msg))
+
+    def _kick(self, src: int, sd: SchedDomain, state: DomainRuntime) -> None:
+        msg = ActiveBalance(
+            push_cpu=self.cpu,
+            generation=self.build.generation,
+            level=sd.name,
+            nr_balance_failed=state.nr_balance_failed,
+            cache_nice_tries=sd.cache_nice_tries,
+            cache_hot_time_ns=sd.cache_hot_time_ns,
+        )
+        self.actions.append((src, msg))

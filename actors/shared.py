@@ -1,0 +1,189 @@
+"""What the kernel lets every CPU read without a lock, published between deltas.
+
+Actors never share mutable state, with one kind of exception the kernel has
+too: values that one owner writes and everybody may read locklessly, stale by
+a moment -- ``cpu_rq(i)->nr_running`` and ``cpu_load[]`` (find_busiest_group's
+reads), ``task_cpu(p)``, the RCU-published ``rq->sd`` pointers, the online
+map, a cpuset's CPUs for select_fallback_rq.  `Shared` holds them:
+
+* every entry has exactly one writer (a CPU writes its own board slot and the
+  directory entries of the tasks it sends; the controller writes the rest);
+* writes are *staged* and become visible only when the bus calls `commit`
+  between two deltas, so what an actor reads never depends on the order in
+  which trio ran the actors of one delta (determinism, DESIGN.md);
+* nobody decides anything by asking every CPU: a balance pass reads the
+  board, like the kernel's lockless remote reads.
+
+The load board is lazy in time: a slot stores the ``cpu_load[]`` of the last
+tick its owner accounted (its *anchor* jiffy) and the current nr_running; a
+reader at jiffy J gets the decay of LOAD-1 applied for the ticks since, which
+is exactly what a CPU ticking every jiffy would have published.  A tick at
+jiffy J samples nr_running as it stood at the start of instant ``J*tick``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import overload
+
+from topology import CpuMask
+from topology.domains import DomainBuild
+from topology.loadbalance import SCHED_LOAD_SCALE, CpuLoad, MovableTask
+from topology.placement import cpu_load_after
+
+__all__ = ["BoardEntry", "BoardView", "Domains", "LoadBoard", "Shared"]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardEntry:
+    """One CPU's published slot."""
+
+    anchor: int = 0
+    """the last jiffy whose tick is folded into cpu_load"""
+    cpu_load: tuple[int, int, int] = (0, 0, 0)
+    nr_running: int = 0
+    queue: tuple[MovableTask, ...] = ()
+    """every runnable task, the running one flagged (what move_tasks examines)"""
+    active_balance: bool = False
+
+    def at(self, jiffy: int) -> tuple[int, int, int]:
+        """cpu_load[] after the ticks up to *jiffy* (LOAD-1, lazily)."""
+        if jiffy <= self.anchor:
+            return self.cpu_load
+        return cpu_load_after(
+            self.cpu_load, self.nr_running * SCHED_LOAD_SCALE, jiffy - self.anchor
+        )
+
+    def advanced(self, jiffy: int) -> BoardEntry:
+        """The same slot with its anchor moved to *jiffy* (before nr_running changes)."""
+        if jiffy <= self.anchor:
+            return self
+        return replace(self, anchor=jiffy, cpu_load=self.at(jiffy))
+
+
+class BoardView(Sequence[CpuLoad]):
+    """The board as `find_busiest_group` reads it at one jiffy: ``view[cpu] -> CpuLoad``."""
+
+    __slots__ = ("_entries", "_jiffy", "_memo", "extra")
+
+    def __init__(self, entries: Sequence[BoardEntry], jiffy: int) -> None:
+        self._entries = entries
+        self._jiffy = jiffy
+        self._memo: dict[int, CpuLoad] = {}
+        self.extra: dict[int, int] = {}
+        """tasks placed by the reader itself meanwhile (fork placement of a burst)"""
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, cpu: int) -> CpuLoad: ...
+    @overload
+    def __getitem__(self, cpu: slice) -> Sequence[CpuLoad]: ...
+    def __getitem__(self, cpu: int | slice) -> CpuLoad | Sequence[CpuLoad]:
+        if isinstance(cpu, slice):
+            return [self[i] for i in range(len(self))[cpu]]
+        hit = self._memo.get(cpu)
+        if hit is None:
+            entry = self._entries[cpu]
+            nr = entry.nr_running + self.extra.get(cpu, 0)
+            hit = self._memo[cpu] = CpuLoad(nr, entry.at(self._jiffy))
+        return hit
+
+    def __iter__(self) -> Iterator[CpuLoad]:
+        return (self[i] for i in range(len(self)))
+
+    def add(self, cpu: int) -> None:
+        self.extra[cpu] = self.extra.get(cpu, 0) + 1
+        self._memo.pop(cpu, None)
+
+
+class LoadBoard:
+    """Per-CPU load slots (committed, and staged for the next delta)."""
+
+    def __init__(self, nr_cpus: int) -> None:
+        self.entries: list[BoardEntry] = [BoardEntry() for _ in range(nr_cpus)]
+        self._staged: dict[int, BoardEntry] = {}
+
+    def stage(self, cpu: int, entry: BoardEntry) -> None:
+        self._staged[cpu] = entry
+
+    def commit(self) -> None:
+        for cpu, entry in self._staged.items():
+            self.entries[cpu] = entry
+        self._staged.clear()
+
+    def view(self, jiffy: int) -> BoardView:
+        return BoardView(self.entries, jiffy)
+
+
+class Domains:
+    """Published domain generations (RCU-style): the live ones and the retired ones."""
+
+    def __init__(self) -> None:
+        self.builds: dict[int, DomainBuild] = {}
+        self.retired_below = 0
+        """every generation < this is retired"""
+        self._stage_retire: int | None = None
+
+    def publish(self, build: DomainBuild) -> None:
+        self.builds[build.generation] = build
+
+    def retire_below(self, generation: int) -> None:
+        self._stage_retire = max(generation, self._stage_retire or 0)
+
+    def is_retired(self, generation: int) -> bool:
+        return generation < self.retired_below
+
+    def commit(self) -> tuple[int, ...]:
+        """Apply a staged retirement; the generations retired now."""
+        if self._stage_retire is None or self._stage_retire <= self.retired_below:
+            self._stage_retire = None
+            return ()
+        gone = tuple(g for g in sorted(self.builds) if g < self._stage_retire)
+        for g in gone:
+            del self.builds[g]
+        self.retired_below, self._stage_retire = self._stage_retire, None
+        return gone
+
+
+class Shared:
+    """Everything lockless-readable (see the module docstring)."""
+
+    def __init__(self, nr_cpus: int, online: CpuMask) -> None:
+        self.board = LoadBoard(nr_cpus)
+        self.domains = Domains()
+        self.directory: dict[int, int] = {}
+        """pid -> the CPU that owns it or that it travels to (task_cpu)"""
+        self.online = online
+        self.cpuset_cpus: dict[str, CpuMask] = {}
+        """cpuset path -> its CPUs (select_fallback_rq's cpuset step)"""
+        self._dir_staged: dict[int, int | None] = {}
+        self._online_staged: CpuMask | None = None
+        self._cpusets_staged: dict[str, CpuMask] | None = None
+
+    def set_task_cpu(self, pid: int, cpu: int | None) -> None:
+        """Stage task_cpu(pid) = cpu (None: the task is gone)."""
+        self._dir_staged[pid] = cpu
+
+    def set_online(self, online: CpuMask) -> None:
+        self._online_staged = online
+
+    def set_cpusets(self, table: dict[str, CpuMask]) -> None:
+        self._cpusets_staged = table
+
+    def commit(self) -> tuple[int, ...]:
+        """Make the staged writes visible; returns the domain generations retired now."""
+        self.board.commit()
+        for pid, cpu in self._dir_staged.items():
+            if cpu is None:
+                self.directory.pop(pid, None)
+            else:
+                self.directory[pid] = cpu
+        self._dir_staged.clear()
+        if self._online_staged is not None:
+            self.online, self._online_staged = self._online_staged, None
+        if self._cpusets_staged is not None:
+            self.cpuset_cpus, self._cpusets_staged = self._cpusets_staged, None
+        return self.domains.commit()
