@@ -67,6 +67,8 @@ class Checker:
         self.passes: dict[int, int] = {}
         """cpu -> generation of its running pass"""
         self.token_passes: dict[int, None] = {}
+        self.max_concurrent_passes = 0
+        """the most passes (of any kind) ever running at one instant"""
         self.retired_below = 0
         self.problems: list[tuple[int, str]] = []
         self.checked_deltas = 0
@@ -134,6 +136,7 @@ class Checker:
         if generation < self.retired_below:
             self.fail(6, f"cpu {cpu} started a pass on retired generation {generation}")
         self.passes[cpu] = generation
+        self.max_concurrent_passes = max(self.max_concurrent_passes, len(self.passes))
         if token:
             self.token_passes[cpu] = None
             if self._serialized and len(self.token_passes) > 1:

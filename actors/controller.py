@@ -205,7 +205,7 @@ class CpusetController:
 
     def _tasks_file(self, cpuset: str) -> str:
         mount = self.fs.tree.mount_point.rstrip("/")
-        name = "cgroup.procs" if self.fs.tree.era.cgroup else "tasks"
+        name = "cgroup.procs" if self.fs.tree.era.name == "v2" else "tasks"
         return f"{mount}{cpuset.rstrip('/')}/{name}"
 
     def _pids(self, ref: str) -> list[int]:

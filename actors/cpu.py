@@ -539,6 +539,10 @@ class CpuActor:
             self.checker.pass_started(self.cpu, work.build.generation, token)
             for src, dst in work.moves:
                 self.checker.balance_move(src, dst, work.build)
+        if self.ctx.debug:
+            self.ctx.log.debug(
+                "balance_pass", generation=work.build.generation, cost_ns=cost, tasklet=token
+            )
         await self.ctx.sleep_until(now + cost)
         end = self.ctx.now_ns
         if self.checker is not None:

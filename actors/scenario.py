@@ -28,9 +28,9 @@ it must be one.  A cpulist is the kernel's (``"0-3,8"``).  Every error reads
 * ``duration`` (``"1s"``), ``seed`` (1), ``check`` (true: the invariant
   checker), ``sample`` (``"1ms"``: the imbalance sampler), ``bugs`` (names
   from ``actors.config.BUGS``), ``setup`` (cpuset shell lines run at time 0);
-* ``log`` (a path, none by default), ``log_format`` ``msgpack`` | ``jsonl``
-  (default: jsonl when the log ends in ``.jsonl``), ``log_level`` ``events``
-  (default) | ``messages`` | ``off``.
+* ``log`` (a path, used as written; none by default), ``log_format``
+  ``msgpack`` | ``jsonl`` (default: jsonl when the log ends in ``.jsonl``),
+  ``log_level`` ``events`` (default) | ``messages`` | ``off``.
 
 ``[[tasks]]`` -- one table per task group; instances are ``name.0``, ``name.1``...
 

@@ -9,7 +9,6 @@ respects cpus_allowed (`topology.placement.imbalance_score`) every
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from actors.context import Context
@@ -115,13 +114,16 @@ class SchedStatistics:
     step_errors: tuple[str, ...]
     ran_on: dict[str, CpuMask]
     ran_on_task: dict[str, CpuMask]
+    samples: tuple[tuple[int, int], ...] = ()
+    """(vtime_ns, imbalance score) every sample_ms"""
 
     def total(self, counter: str) -> int:
         """A per-CPU counter summed over CPUs (e.g. "tasklet_refusals", "passes")."""
         return sum(int(getattr(c, counter)) for c in self.cpus)
 
-    def imbalance_after(self, t_ns: int, samples: Sequence[tuple[int, int]]) -> float:
-        tail = [score for when, score in samples if when >= t_ns]
+    def imbalance_after(self, t_ns: int) -> float:
+        """The mean score of the samples taken at or after *t_ns* (0.0 if none)."""
+        tail = [score for when, score in self.samples if when >= t_ns]
         return sum(tail) / len(tail) if tail else 0.0
 
 
@@ -145,6 +147,7 @@ def summarize(stats: RunStats, duration_ns: int) -> SchedStatistics:
         step_errors=tuple(stats.step_errors),
         ran_on={k: CpuMask(v) for k, v in sorted(stats.ran_on.items())},
         ran_on_task={k: CpuMask(v) for k, v in sorted(stats.ran_on_task.items())},
+        samples=tuple(samples),
     )
 
 

@@ -91,6 +91,8 @@ def parse_duration(value: object, where: str = "duration") -> int:
 
 # -- the locator -----------------------------------------------------------------
 
+# SIMPLIFIED: quoted keys and table names ("a.b" = 1) are not located; an error about
+# one is reported at the line of its table.
 _HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_. -]+?)\s*\]")
 _KEY = re.compile(r"\s*([A-Za-z0-9_-]+(?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*=")
 _INLINE_KEY = re.compile(r"[{,]\s*([A-Za-z0-9_-]+)\s*=")

@@ -1,0 +1,293 @@
+"""The scheduler actors end to end: balancing, serialization, backoff, cpusets, rebinding.
+
+Every test runs real actors on the bus (actors/sched.py) and asserts on the
+run's statistics or on the state the actors hold when the run stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from actors.checker import InvariantViolation
+from actors.config import (
+    BalanceMode,
+    CostModel,
+    MempolicySpec,
+    ShellStep,
+    SimConfig,
+    TaskKind,
+    TaskSpec,
+)
+from actors.cpu import CpuActor
+from actors.sched import SchedResult, SchedRun
+from cpuset.mempolicy import MpolMode
+from topology import CpuMask
+from topology.presets import load_machine
+
+MS = 1_000_000
+MODES = list(BalanceMode)
+
+
+def two_cpus(mode: BalanceMode, *specs: TaskSpec, **kw: object) -> SimConfig:
+    return SimConfig(
+        machine=load_machine("core:2"), balance=mode, tasks=specs, **kw  # type: ignore[arg-type]
+    )
+
+
+def run(config: SimConfig, seed: int = 1) -> tuple[SchedRun, SchedResult]:
+    sim = SchedRun(config, seed=seed)
+    result = sim.run()
+    assert result.error is None, result.error
+    return sim, result
+
+
+def nr_running(sim: SchedRun) -> list[int]:
+    return [len(actor.queue) + (actor.curr is not None) for actor in cpus(sim)]
+
+
+def cpus(sim: SchedRun) -> list[CpuActor]:
+    return [actor for actor in sim.env.cpus if actor is not None]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_three_hogs_on_one_of_two_cpus_converge_in_one_move(mode: BalanceMode) -> None:
+    """§2.5 worked example: 3:0 moves one task, and the 2:1 split that follows is stable."""
+    config = two_cpus(mode, TaskSpec(name="hog", count=3, cpu=0), duration_ns=1000 * MS)
+    sim, result = run(config)
+    stats = result.statistics
+    assert sorted(nr_running(sim)) == [1, 2]
+    assert sum(t.migrations for t in stats.tasks) == 1
+    assert stats.cpus[1].migrations_in == {"CPU": 1}
+    assert stats.imbalance_final == 0
+    assert stats.converged_at_ns is not None and stats.converged_at_ns < 200 * MS
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_two_to_one_split_stays_put(mode: BalanceMode) -> None:
+    config = two_cpus(
+        mode,
+        TaskSpec(name="a", count=2, cpu=0),
+        TaskSpec(name="b", count=1, cpu=1),
+        duration_ns=1000 * MS,
+    )
+    sim, result = run(config)
+    assert nr_running(sim) == [2, 1]
+    assert sum(t.migrations for t in result.statistics.tasks) == 0
+    assert all(cpu.passes >= 3 for cpu in result.statistics.cpus)
+
+
+def test_tasklet_refuses_the_second_cpu_of_a_tick_and_passes_never_overlap() -> None:
+    """LB-T2: both CPUs reach next_balance at the first tick; one is absorbed."""
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        balance=BalanceMode.TASKLET,
+        tasks=(TaskSpec(name="hog", count=6, cpu=0),),
+        cost=CostModel(base_ns=300_000, per_cpu_ns=100_000),
+        duration_ns=300 * MS,
+    )
+    sim, result = run(config)
+    assert result.statistics.total("tasklet_refusals") > 0
+    assert sim.env.checker is not None
+    assert sim.env.checker.max_concurrent_passes == 1
+
+
+def test_percpu_passes_overlap() -> None:
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        balance=BalanceMode.PERCPU,
+        tasks=(TaskSpec(name="hog", count=6, cpu=0),),
+        cost=CostModel(base_ns=300_000, per_cpu_ns=100_000),
+        duration_ns=300 * MS,
+    )
+    sim, result = run(config)
+    assert sim.env.checker is not None
+    assert sim.env.checker.max_concurrent_passes >= 2
+    assert result.statistics.total("tasklet_refusals") == 0
+
+
+def test_all_pinned_backoff_reaches_512_ms() -> None:
+    """LB-IVL-4: every candidate pinned doubles balance_interval up to MAX_PINNED_INTERVAL."""
+    config = two_cpus(
+        BalanceMode.PERCPU,
+        TaskSpec(name="pin", kind=TaskKind.PINNED, count=3, cpus=CpuMask.of([0])),
+        duration_ns=3000 * MS,
+    )
+    sim, result = run(config)
+    idle_cpu = cpus(sim)[1]
+    assert [state.balance_interval for state in idle_cpu.runtime] == [512]
+    assert nr_running(sim) == [3, 0]
+    assert result.statistics.cpus[1].imbalanced > 0
+
+
+EXCLUSIVE = """\
+mkdir /dev/cpuset/rt
+echo 0 > /dev/cpuset/rt/cpus
+echo 0 > /dev/cpuset/rt/mems
+echo 1 > /dev/cpuset/rt/cpu_exclusive
+"""
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_cpus_of_an_exclusive_cpuset_never_exchange_tasks_with_the_rest(mode: BalanceMode) -> None:
+    """Seed 000: an exclusive cpuset on CPU 0 is its own partition (DYN-6, SD-INV-11).
+
+    2.6.24 partitions by sched_load_balance (§1.10): the top cpuset stops balancing and a
+    sibling cpuset holds the other CPUs.
+    """
+    era = "2.6.24" if mode is BalanceMode.SOFTIRQ_SERIALIZE else "2.6.14"
+    setup = EXCLUSIVE
+    if era == "2.6.24":
+        setup += "mkdir /dev/cpuset/rest\necho 1-3 > /dev/cpuset/rest/cpus\n"
+        setup += "echo 0-1 > /dev/cpuset/rest/mems\necho 0 > /dev/cpuset/sched_load_balance\n"
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        cpuset_era=era,
+        balance=mode,
+        setup=setup,
+        tasks=(
+            TaskSpec(name="rt", count=3, cpuset="/rt"),
+            TaskSpec(name="rest", count=6, cpu=1),
+        ),
+        duration_ns=500 * MS,
+    )
+    _, result = run(config)
+    stats = result.statistics
+    assert stats.ran_on["/rt"] == CpuMask.of([0])
+    assert 0 not in stats.ran_on_task["rest.0"] | stats.ran_on_task["rest.5"]
+    rest = CpuMask()
+    for name, mask in stats.ran_on_task.items():
+        if name.startswith("rest."):
+            rest = rest | mask
+    assert rest == CpuMask.of([1, 2, 3])
+    assert stats.cpus[0].migrations_in == {} and stats.cpus[0].migrations_out == {}
+
+
+REBIND = """\
+mkdir /dev/cpuset/a
+echo 0-3 > /dev/cpuset/a/cpus
+echo 0 > /dev/cpuset/a/mems
+"""
+
+
+def rebind_config(duration_ms: int, rebind: str = "lazy") -> SimConfig:
+    from actors.config import RebindMode
+
+    return SimConfig(
+        machine=load_machine("numa-2x2"),
+        setup=REBIND,
+        rebind=RebindMode(rebind),
+        tasks=(
+            TaskSpec(
+                name="sleeper",
+                kind=TaskKind.PERIODIC,
+                cpuset="/a",
+                run_ms=5,
+                sleep_ms=50,
+                pages_per_ms=1,
+                mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
+            ),
+        ),
+        steps=(ShellStep(at_ns=20 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
+        duration_ns=duration_ms * MS,
+    )
+
+
+def sleeper(sim: SchedRun):  # type: ignore[no-untyped-def]
+    (task,) = [t for actor in cpus(sim) for t in actor.all_tasks()]
+    return task
+
+
+def test_a_sleeping_task_keeps_its_old_policy_until_it_runs() -> None:
+    """Seed 002 / MP-HIST-1: the rebind is applied in the task's own context, lazily."""
+    sim, _ = run(rebind_config(40))  # asleep from 5 ms to 55 ms; mems changed at 20 ms
+    task = sleeper(sim)
+    assert task.policy.mode is MpolMode.BIND
+    assert task.policy.nodes == CpuMask.of([0])
+    assert task.rebind_to == CpuMask.of([1])
+    sim, _ = run(rebind_config(60))  # it woke at 55 ms and ran
+    task = sleeper(sim)
+    assert task.policy.nodes == CpuMask.of([1])
+    assert task.mems_allowed == CpuMask.of([1])
+    assert task.rebind_to is None
+
+
+def test_direct_rebind_rewrites_a_sleeping_task_at_once() -> None:
+    """MP-HIST-4 (2.6.31+): the writer updates every task, asleep or not."""
+    sim, _ = run(rebind_config(40, rebind="direct"))
+    task = sleeper(sim)
+    assert task.policy.nodes == CpuMask.of([1])
+    assert task.rebind_to is None
+
+
+TOGGLE = "echo 1 > /dev/cpuset/x/cpu_exclusive\n"
+
+
+def rebuild_during_passes(bugs: frozenset[str]) -> SimConfig:
+    steps = tuple(
+        ShellStep(at_ns=t * MS + 100_000, text=TOGGLE.replace("1", str(i % 2)))
+        for i, t in enumerate(range(20, 200, 7))
+    )
+    return SimConfig(
+        machine=load_machine("numa-2x2"),
+        balance=BalanceMode.PERCPU,
+        setup="mkdir /dev/cpuset/x\necho 2-3 > /dev/cpuset/x/cpus\necho 1 > /dev/cpuset/x/mems\n",
+        tasks=(TaskSpec(name="hog", count=8, cpu=0),),
+        steps=steps,
+        cost=CostModel(base_ns=400_000, per_cpu_ns=200_000),
+        duration_ns=220 * MS,
+        bugs=bugs,
+    )
+
+
+def test_a_rebuild_during_a_pass_waits_for_the_pass_before_retiring_domains() -> None:
+    """Invariant 6 / SPEC §6.3: the grace period outlasts every pass on the old generation."""
+    sim, result = run(rebuild_during_passes(frozenset()))
+    assert result.statistics.rebuilds >= 20
+    assert result.statistics.retired >= 10
+    assert sim.env.checker is not None
+    assert sim.env.checker.max_concurrent_passes >= 2
+
+
+def test_without_the_grace_period_a_pass_runs_on_retired_domains() -> None:
+    """The same run with domains retired at once is caught by the checker (invariant 6)."""
+    result = SchedRun(rebuild_during_passes(frozenset({"no-grace-period"})), seed=1).run()
+    assert isinstance(result.error, InvariantViolation)
+    assert result.error.invariant == 6
+
+
+def test_the_same_seed_gives_the_same_statistics() -> None:
+    config = SimConfig(
+        machine=load_machine("smt-numa-8"),
+        tasks=(
+            TaskSpec(name="hog", count=10, cpu=0),
+            TaskSpec(name="p", kind=TaskKind.PERIODIC, count=4, run_ms=3, sleep_ms=7),
+        ),
+        duration_ns=200 * MS,
+    )
+    first = run(config, seed=5)[1].statistics
+    second = run(config, seed=5)[1].statistics
+    assert first == second
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_lazy_ticks_give_the_same_run_as_exact_ticks(mode: BalanceMode) -> None:
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        cpuset_era="2.6.24" if mode is BalanceMode.SOFTIRQ_SERIALIZE else "2.6.14",
+        balance=mode,
+        setup="mkdir /dev/cpuset/a\necho 2-3 > /dev/cpuset/a/cpus\necho 1 > /dev/cpuset/a/mems\n",
+        tasks=(
+            TaskSpec(name="hog", count=5, cpu=0, pages_per_ms=1),
+            TaskSpec(name="p", kind=TaskKind.PERIODIC, count=3, run_ms=3, sleep_ms=11),
+            TaskSpec(name="fb", kind=TaskKind.FORK_BURST, children=2, fork_every_ms=20),
+        ),
+        steps=(ShellStep(at_ns=57 * MS, text="echo 0 > /dev/cpuset/a/mems\n"),),
+        cost=CostModel(base_ns=150_000, per_cpu_ns=50_000),
+        duration_ns=150 * MS,
+    )
+    lazy = run(config)[1]
+    exact = run(dataclasses.replace(config, exact_ticks=True))[1]
+    assert exact.simulation.deliveries > lazy.simulation.deliveries
+    assert lazy.statistics == exact.statistics
