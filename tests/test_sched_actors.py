@@ -32,7 +32,10 @@ MODES = list(BalanceMode)
 
 def two_cpus(mode: BalanceMode, *specs: TaskSpec, **kw: object) -> SimConfig:
     return SimConfig(
-        machine=load_machine("core:2"), balance=mode, tasks=specs, **kw  # type: ignore[arg-type]
+        machine=load_machine("core:2"),
+        balance=mode,
+        tasks=specs,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -61,7 +64,8 @@ def test_three_hogs_on_one_of_two_cpus_converge_in_one_move(mode: BalanceMode) -
     assert sum(t.migrations for t in stats.tasks) == 1
     assert stats.cpus[1].migrations_in == {"CPU": 1}
     assert stats.imbalance_final == 0
-    assert stats.converged_at_ns is not None and stats.converged_at_ns < 200 * MS
+    assert stats.converged_at_ns is not None
+    assert stats.converged_at_ns < 200 * MS
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
@@ -161,7 +165,8 @@ def test_cpus_of_an_exclusive_cpuset_never_exchange_tasks_with_the_rest(mode: Ba
         if name.startswith("rest."):
             rest = rest | mask
     assert rest == CpuMask.of([1, 2, 3])
-    assert stats.cpus[0].migrations_in == {} and stats.cpus[0].migrations_out == {}
+    assert stats.cpus[0].migrations_in == {}
+    assert stats.cpus[0].migrations_out == {}
 
 
 REBIND = """\
