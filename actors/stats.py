@@ -9,7 +9,7 @@ respects cpus_allowed (`topology.placement.imbalance_score`) every
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from actors.context import Context
 from actors.messages import Sample
@@ -29,6 +29,8 @@ class CpuStats:
     """a task made progress"""
     balance_ns: int = 0
     """balance passes (periodic and newly idle): stolen from the current task"""
+    idle_ns: int = 0
+    """neither (filled in by the summary: duration - busy - balance)"""
     passes: int = 0
     newidle_passes: int = 0
     balanced: int = 0
@@ -135,9 +137,12 @@ def summarize(stats: RunStats, duration_ns: int) -> SchedStatistics:
         if score:
             break
         converged = when
+    cpus = tuple(
+        replace(c, idle_ns=max(0, duration_ns - c.busy_ns - c.balance_ns)) for c in stats.cpus
+    )
     return SchedStatistics(
         duration_ns=duration_ns,
-        cpus=tuple(stats.cpus),
+        cpus=cpus,
         tasks=tuple(sorted(stats.tasks, key=lambda t: t.pid)),
         imbalance_avg=sum(scores) / len(scores) if scores else 0.0,
         imbalance_final=scores[-1] if scores else 0,

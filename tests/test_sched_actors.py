@@ -12,8 +12,10 @@ import pytest
 
 from actors.checker import InvariantViolation
 from actors.config import (
+    AffinityStep,
     BalanceMode,
     CostModel,
+    HotplugStep,
     MempolicySpec,
     ShellStep,
     SimConfig,
@@ -22,6 +24,7 @@ from actors.config import (
 )
 from actors.cpu import CpuActor
 from actors.sched import SchedResult, SchedRun
+from actors.task import Task
 from cpuset.mempolicy import MpolMode
 from topology import CpuMask
 from topology.presets import load_machine
@@ -199,7 +202,7 @@ def rebind_config(duration_ms: int, rebind: str = "lazy") -> SimConfig:
     )
 
 
-def sleeper(sim: SchedRun):  # type: ignore[no-untyped-def]
+def sleeper(sim: SchedRun) -> Task:
     (task,) = [t for actor in cpus(sim) for t in actor.all_tasks()]
     return task
 
@@ -296,3 +299,77 @@ def test_lazy_ticks_give_the_same_run_as_exact_ticks(mode: BalanceMode) -> None:
     exact = run(dataclasses.replace(config, exact_ticks=True))[1]
     assert exact.simulation.deliveries > lazy.simulation.deliveries
     assert lazy.statistics == exact.statistics
+
+
+def test_an_offlined_cpu_hands_every_task_away_and_leaves_the_domains() -> None:
+    """CS-HP-1/DYN-5: tasks leave the dying CPU; the next generation has no domain for it."""
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        tasks=(
+            TaskSpec(name="hog", count=8, cpu=0),
+            TaskSpec(name="p", kind=TaskKind.PERIODIC, count=2, cpu=3, run_ms=2, sleep_ms=5),
+        ),
+        steps=(HotplugStep(at_ns=50 * MS, cpu=3, online=False),),
+        duration_ns=120 * MS,
+    )
+    sim, result = run(config)
+    dead = cpus(sim)[3]
+    assert dead.held_pids() == []
+    assert not dead.online
+    assert dead.chain == ()
+    assert sum(nr_running(sim)) + len([t for a in cpus(sim) for t in a.sleepers.values()]) == 10
+    assert result.statistics.rebuilds == 2
+
+
+def test_an_affinity_change_moves_the_running_task_off_a_cpu_it_may_not_use() -> None:
+    """CS-CPU-2: set_cpus_allowed migrates a task whose CPU left its mask."""
+    config = two_cpus(
+        BalanceMode.PERCPU,
+        TaskSpec(name="hog", count=1, cpu=0),
+        steps=(AffinityStep(at_ns=10 * MS, task="hog.0", cpus=CpuMask.of([1])),),
+        duration_ns=30 * MS,
+    )
+    sim, result = run(config)
+    assert nr_running(sim) == [0, 1]
+    assert result.statistics.ran_on_task["hog.0"] == CpuMask.of([0, 1])
+    (task,) = result.statistics.tasks
+    assert task.migrations == 1
+
+
+def test_a_running_task_that_cannot_be_pulled_is_pushed_by_active_balancing() -> None:
+    """LBO-1 / §2.10: repeated failures kick the busiest CPU's migration thread."""
+    config = two_cpus(
+        BalanceMode.PERCPU,
+        TaskSpec(name="free", count=1, cpu=0),
+        TaskSpec(name="pinned", kind=TaskKind.PINNED, count=1, cpus=CpuMask.of([0])),
+        slice_ms=10_000,
+        duration_ns=200 * MS,
+    )
+    sim, result = run(config)
+    assert result.statistics.cpus[0].active_balances == 1
+    assert result.statistics.cpus[1].migrations_in == {"CPU": 1}
+    assert [t.name for t in cpus(sim)[1].all_tasks()] == ["free.0"]
+
+
+def test_memory_migrate_moves_the_pages_with_the_rebind() -> None:
+    """CS-MEM-2: with memory_migrate the pages follow node_remap; without, they stay."""
+
+    def pages(migrate: bool) -> tuple[tuple[int, int], ...]:
+        flag = "echo 1 > /dev/cpuset/a/memory_migrate\n" if migrate else ""
+        config = SimConfig(
+            machine=load_machine("numa-2x2"),
+            cpuset_era="2.6.24",  # memory_migrate appeared in 2.6.16
+            setup=REBIND + flag,
+            tasks=(TaskSpec(name="t", cpuset="/a", pages_per_ms=10),),
+            steps=(ShellStep(at_ns=50 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
+            slice_ms=20,
+            duration_ns=100 * MS,
+        )
+        sim, _ = run(config)
+        return sleeper(sim).pages
+
+    moved = pages(migrate=True)
+    kept = pages(migrate=False)
+    assert dict(moved).get(0, 0) == 0
+    assert dict(kept)[0] > 0
+    assert sum(c for _, c in moved) == sum(c for _, c in kept) > 900
