@@ -19,6 +19,11 @@ messages:
 The controller never asks anybody, so no CPU can deadlock on it.
 """
 
+# SIMPLIFIED: workload tasks are forked from init (pid 1) and then attached and
+# bound, all at the same instant, before their first run; a fork-burst child
+# inherits its parent's cpuset, affinity and policy (dup_task_struct) and runs
+# as an exiting task.
+
 from __future__ import annotations
 
 import errno

@@ -26,6 +26,16 @@ in both modes, and a tick at which nothing is due changes nothing, so both
 modes give the same run (tests/test_cpu_actor.py compares the logs).
 """
 
+# SIMPLIFIED: every task has nice 0 (load 128, the 100 ms DEF_TIMESLICE); no
+# priority arrays, no interactivity bonus, no wakeup preemption: a woken task
+# queues behind the others.
+# SIMPLIFIED: pages are allocated in bulk at accounting points (switch-out, slice
+# end, burst end, a pass), not one at a time, so a lazy rebind is picked up there.
+# SIMPLIFIED: softirq-serialize holds the `balancing` try-lock for the whole pass
+# (the kernel holds it around each SD_SERIALIZE level's load_balance only).
+# SIMPLIFIED: a newly idle CPU's pull arrives a delta later (a message), not
+# inside schedule(); it stays idle until then.
+
 from __future__ import annotations
 
 import heapq
