@@ -311,9 +311,22 @@ class CpuActor:
             self._allocate(task, due)
 
     def _allocate(self, task: Task, count: int) -> None:
-        """*count* pages on the nodes the policy picks within mems_allowed (after a lazy rebind)."""
+        """*count* pages on the nodes the policy picks within mems_allowed (after a lazy rebind).
+
+        With the ``rebind-outside-task-context`` bug the writer already rewrote the
+        policy (`_rebind_notice`) and the task allocates with its stale mems first:
+        the empty-nodemask class of SPEC §6.9.
+        """
+        careless = "rebind-outside-task-context" in self.cfg.bugs
+        if task.rebind_to is not None and not careless:
+            self._apply_rebind(task)
+        self._alloc_pages(task, count)
         if task.rebind_to is not None:
             self._apply_rebind(task)
+
+    def _alloc_pages(self, task: Task, count: int) -> None:
+        if task.rebind_to is not None:
+            task.stale_allocations += count
         task.pages_allocated += count
         machine = self.cfg.machine
         if task.policy.mode is MpolMode.INTERLEAVE:
@@ -751,6 +764,9 @@ class CpuActor:
             task.rebind_migrate = task.rebind_migrate or msg.memory_migrate
             if self.cfg.rebind is RebindMode.DIRECT:
                 self._apply_rebind(task)
+            elif "rebind-outside-task-context" in self.cfg.bugs:
+                era: RebindEra = "2.6.14" if self.cfg.cpuset_era == "2.6.14" else "modern"
+                task.policy = rebind(task.policy, msg.new, old_mems=task.mems_allowed, era=era)
 
     def _apply_rebind(self, task: Task) -> None:
         """The task remaps its own policy from its mems_allowed to the new mems (MP-HIST-1)."""

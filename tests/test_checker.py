@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from actors.checker import Checker, InvariantViolation
-from actors.config import BalanceMode, CostModel, SimConfig, TaskKind, TaskSpec
+from actors.config import (
+    BalanceMode,
+    CostModel,
+    MempolicySpec,
+    ShellStep,
+    SimConfig,
+    TaskKind,
+    TaskSpec,
+)
 from actors.sched import SchedRun
 from cpuset.mempolicy import MemPolicy, MpolMode
 from topology import CpuMask
@@ -176,3 +184,33 @@ def test_the_racy_workload_is_clean_with_the_checks(seed: int) -> None:
     stats = result.statistics
     assert stats.total("passes") >= 10
     assert sum(task.migrations for task in stats.tasks) > 5
+
+
+def rebinding(bugs: frozenset[str]) -> SimConfig:
+    return SimConfig(
+        machine=load_machine("numa-2x2"),
+        setup="mkdir /dev/cpuset/a\necho 0-3 > /dev/cpuset/a/cpus\necho 0 > /dev/cpuset/a/mems\n",
+        tasks=(
+            TaskSpec(
+                name="t",
+                count=2,
+                cpuset="/a",
+                pages_per_ms=4,
+                mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
+            ),
+        ),
+        steps=(ShellStep(at_ns=30 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
+        slice_ms=10,
+        duration_ns=80 * MS,
+        bugs=bugs,
+    )
+
+
+def test_a_writer_rewriting_a_policy_under_an_allocating_task_leaves_it_no_node() -> None:
+    """SPEC §6.9 / seed 002: only the task's own context may rebind it (invariant 4)."""
+    result = SchedRun(rebinding(frozenset({"rebind-outside-task-context"}))).run()
+    assert isinstance(result.error, InvariantViolation)
+    assert result.error.invariant == 4
+    clean = SchedRun(rebinding(frozenset())).run()
+    assert clean.error is None
+    assert all(task.stale_allocations == 0 for task in clean.statistics.tasks)
