@@ -7,6 +7,14 @@ stderr and exit status 2.
 ``schedsim topo`` prints the sched domains the kernel of an era would build
 for a machine (and optional partitions), in the kernel's own SCHED_DEBUG
 printout or as JSON; exit status 1 when the debug checks report errors.
+
+``schedsim run [SCENARIO|NAME]`` runs a scenario file (or a shipped one from
+scenarios/, by name; default ``demo``) and prints its summary (rich tables,
+or one JSON object with ``--json``).  Exit status: 0 when the run ends and
+every expectation holds; 1 on a failed expectation or an invariant violation
+the scenario does not expect (``no_violation = false``); 2 on a bad scenario
+(one line ``FILE:LINE: message``) or bad arguments; 130 when interrupted.
+``schedsim list`` names the shipped scenarios.
 """
 
 from __future__ import annotations
@@ -16,9 +24,20 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from actors.expect import ExpectOutcome, check_expectations
+from actors.log import LogFormat, LogLevel, LogSpec
+from actors.scenario import Scenario, ScenarioError, load_scenario, parse_duration
+from actors.sched import SchedResult, SchedRun
+from actors.summary import SummaryTable, summary_json, summary_sections
 from cpuset import ERAS as CPUSET_ERAS
 from cpuset.report import FORMATS as CPUSET_FORMATS
 from cpuset.report import run_cpuset_script
@@ -32,6 +51,11 @@ from topology.sd_sysctl import build_as_dict
 
 EXIT_USAGE = 2
 EXIT_DOMAIN_ERRORS = 1
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+SCENARIOS = Path(__file__).parent / "scenarios"
+DEFAULT_SCENARIO = "demo"
+CONSOLE_WIDTH = 100
 TOPO_FORMATS = ("dmesg", *FORMATS, "json")
 
 
@@ -178,18 +202,205 @@ def _add_cpuset(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(func=cmd_cpuset)
 
 
+# -- schedsim run / list ----------------------------------------------------------------
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The scenarios shipped in scenarios/, by name (file stem), sorted."""
+    return {path.stem: path for path in sorted(SCENARIOS.glob("*.toml"), key=lambda p: p.stem)}
+
+
+def _resolve(spec: str | None) -> Path:
+    """A scenario file: an existing path, else a shipped scenario's name."""
+    shipped = shipped_scenarios()
+    if spec is None:
+        return shipped[DEFAULT_SCENARIO]
+    path = Path(spec)
+    if path.exists() or "/" in spec or spec.endswith(".toml"):
+        return path  # load_scenario reports a missing file as FILE:1
+    if spec in shipped:
+        return shipped[spec]
+    raise UsageError(f"no scenario file or shipped scenario {spec!r} (see: schedsim list)")
+
+
+def _log_spec(args: argparse.Namespace, scenario: Scenario) -> LogSpec | None:
+    path = args.log if args.log is not None else scenario.log_path
+    if path is None:
+        if args.log_format is not None:
+            raise UsageError("--log-format needs --log (or a log in the scenario)")
+        return None
+    fmt = args.log_format
+    if fmt is None:
+        fmt = scenario.log_format if args.log is None else _format_of(args.log)
+    return LogSpec(path=path, level=LogLevel(scenario.log_level), format=LogFormat(fmt))
+
+
+def _format_of(path: str) -> str:
+    return "jsonl" if path.endswith(".jsonl") else "msgpack"
+
+
+def _sched_run(args: argparse.Namespace, scenario: Scenario) -> tuple[SchedRun, int]:
+    """The run *scenario* describes, with the command line's overrides, and its seed."""
+    config = scenario.config
+    if args.duration is not None:
+        try:
+            duration_ns = parse_duration(args.duration, "--duration")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        config = replace(config, duration_ns=duration_ns)
+    seed = scenario.seed if args.seed is None else args.seed
+    params = {"scenario_path": scenario.path, "seed": seed, "duration_ns": config.duration_ns}
+    log = _log_spec(args, scenario)
+    return SchedRun(config, seed=seed, log=log, scenario=scenario.text, params=params), seed
+
+
+def _run_quietly_or_not(run: SchedRun, name: str, progress: bool) -> SchedResult:
+    """Run; a spinner on stderr when it is a terminal (SchedRun has no progress hook yet)."""
+    if not (progress and sys.stderr.isatty()):
+        return run.run()
+    console = Console(file=sys.stderr)
+    with console.status(f"running {name} ({run.config.duration_ns / 1e6:g} ms virtual)"):
+        return run.run()
+
+
+def _exit_status(result: SchedResult, outcomes: Sequence[ExpectOutcome]) -> int:
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        print(
+            f"schedsim run: {len(failed)} of {len(outcomes)} expectations failed",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    # every expectation held, so a no_violation among them was `false`: the error was expected
+    expected = any(o.expectation.kind == "no_violation" for o in outcomes)
+    if result.error is not None and not expected:
+        return EXIT_FAILED
+    return 0
+
+
+def _rich_table(table: SummaryTable) -> Table:
+    out = Table(
+        title=table.title,
+        title_justify="left",
+        caption=table.note or None,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column, numeric in zip(table.columns, table.numeric, strict=True):
+        out.add_column(column, justify="right" if numeric else "left")
+    for row in table.rows:
+        out.add_row(*(Text(cell, style=_cell_style(cell)) for cell in row))
+    return out
+
+
+def _cell_style(cell: str) -> str:
+    return {"FAIL": "bold red", "pass": "green"}.get(cell, "")
+
+
+def render_summary(sections: Sequence[str | SummaryTable], console: Console) -> None:
+    """Draw the sections of `actors.summary.summary_sections` with rich."""
+    for k, section in enumerate(sections):
+        if k:
+            console.print()
+        if isinstance(section, SummaryTable):
+            console.print(_rich_table(section))
+        else:
+            console.print(Text(section))
+
+
+def _interrupted() -> int:
+    print("interrupted", file=sys.stderr)  # the runtime closed the log on its way out
+    return EXIT_INTERRUPTED
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(_resolve(args.scenario))
+    run, seed = _sched_run(args, scenario)
+    try:
+        result = _run_quietly_or_not(run, scenario.name, args.progress)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except BaseExceptionGroup as group:
+        if group.subgroup(KeyboardInterrupt) is None:
+            raise
+        return _interrupted()
+    if result.error is not None:
+        print(f"schedsim: {result.error}", file=sys.stderr)
+    outcomes = check_expectations(scenario.expects, result)
+    name, config = scenario.name, run.config
+    if args.json:
+        summary = summary_json(name, result, outcomes, seed=seed, config=config)
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        tty = sys.stdout.isatty()  # not a terminal: plain text, whatever FORCE_COLOR says
+        console = Console(
+            file=sys.stdout,
+            width=CONSOLE_WIDTH,
+            highlight=False,
+            color_system="auto" if tty else None,
+        )
+        sections = summary_sections(name, result, outcomes, seed=seed, config=config)
+        render_summary(sections, console)
+    return _exit_status(result, outcomes)
+
+
+def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a scenario and print its summary",
+        description=(
+            "Run SCENARIO (a .toml file, or the name of a shipped scenario: schedsim list; "
+            f"default {DEFAULT_SCENARIO}) and print a summary; the options override the "
+            "scenario's own values."
+        ),
+    )
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO|NAME", help="file or shipped name")
+    p.add_argument("--seed", type=int, metavar="N", help="the run's seed")
+    p.add_argument("--duration", metavar="T", help='virtual run length ("2s", "300ms", ms)')
+    p.add_argument("--log", metavar="PATH", help="write the run log to PATH")
+    p.add_argument("--log-format", choices=[f.value for f in LogFormat], help="log format")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no spinner on stderr (it only shows when stderr is a terminal)",
+    )
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    shipped = shipped_scenarios()
+    width = max((len(name) for name in shipped), default=0)
+    for name, path in shipped.items():
+        first = load_scenario(path).description.split("\n")[0]
+        summary = first.removeprefix(f"{name}:").strip()
+        default = " (default)" if name == DEFAULT_SCENARIO else ""
+        print(f"{name:<{width}}  {summary}{default}")
+    return 0
+
+
+def _add_list(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("list", help="list the shipped scenarios")
+    p.set_defaults(func=cmd_list)
+
+
 def build_parser() -> _Parser:
     parser = _Parser(prog="schedsim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_topo(sub)
     _add_cpuset(sub)
+    _add_run(sub)
+    _add_list(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    known = ("topo", "cpuset")
+    known = ("topo", "cpuset", "run", "list")
     command = f"schedsim {words[0]}" if words and words[0] in known else "schedsim"
     try:
         args = parser.parse_args(words)
@@ -198,6 +409,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_DOMAIN_ERRORS
+    except ScenarioError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
     except (UsageError, MachineError, MaskParseError, PartitionError, OSError) as exc:
         print(f"{command}: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE

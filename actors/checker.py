@@ -112,7 +112,9 @@ class Checker:
     def published(self, build: DomainBuild) -> None:
         errors = sched_domain_debug(build).errors
         if errors:
-            self.fail(3, f"generation {build.generation}: {errors[0]}")
+            first = errors[0]
+            where = f"cpu {first.cpu}" + (f" level {first.level}" if first.level >= 0 else "")
+            self.fail(3, f"generation {build.generation}, {where}: {first.message.strip()}")
 
     def balance_move(self, src: int, dst: int, build: DomainBuild | None) -> None:
         if build is None:

@@ -132,6 +132,8 @@ class CpuActor:
         self.generation = -1
         self.build: DomainBuild | None = None
         self.chain: tuple[SchedDomain, ...] = ()
+        self.balances: tuple[bool, ...] = ()
+        """per level: does it balance (SD_LOAD_BALANCE, or any modern domain)"""
         self.runtime: list[DomainRuntime] = []
         self.next_balance = 0
         self.due_since: int | None = None
@@ -240,8 +242,8 @@ class CpuActor:
         idle = IdleType.SCHED_IDLE if self.curr is None else IdleType.NOT_IDLE
         offset = cpu_offset(self.cpu, self.cfg.hz, self.cfg.machine.nr_cpus)
         due = FOREVER_NS
-        for sd, state in zip(self.chain, self.runtime, strict=True):
-            if SdFlag.LOAD_BALANCE in sd.flags:
+        for sd, state, balances in zip(self.chain, self.runtime, self.balances, strict=True):
+            if balances:
                 interval = balance_interval_jiffies(
                     state.balance_interval, sd.busy_factor, idle, self.cfg.hz
                 )
@@ -463,7 +465,8 @@ class CpuActor:
         token = self.mode is BalanceMode.TASKLET
         serialized = False
         if self.mode is BalanceMode.SOFTIRQ_SERIALIZE and any(
-            SdFlag.SERIALIZE in sd.flags and SdFlag.LOAD_BALANCE in sd.flags for sd in self.chain
+            SdFlag.SERIALIZE in sd.flags and balances
+            for sd, balances in zip(self.chain, self.balances, strict=True)
         ):
             reply = await self.ctx.ask(
                 self.env.balancer, TrySerialize(cpu=self.cpu), TrySerializeReply
@@ -487,10 +490,10 @@ class CpuActor:
                 state.last_balance,
                 state.balance_interval,
                 sd.busy_factor,
-                load_balance=SdFlag.LOAD_BALANCE in sd.flags,
+                load_balance=balances,
                 serialize=SdFlag.SERIALIZE in sd.flags,
             )
-            for sd, state in zip(self.chain, self.runtime, strict=True)
+            for sd, state, balances in zip(self.chain, self.runtime, self.balances, strict=True)
         ]
         walk = rebalance_domains(
             levels,
@@ -535,11 +538,11 @@ class CpuActor:
         levels = [
             NewidleLevel(
                 balance_newidle=SdFlag.BALANCE_NEWIDLE in sd.flags,
-                load_balance=SdFlag.LOAD_BALANCE in sd.flags,
+                load_balance=balances,
                 last_balance=state.last_balance,
                 balance_interval=state.balance_interval,
             )
-            for sd, state in zip(self.chain, self.runtime, strict=True)
+            for sd, state, balances in zip(self.chain, self.runtime, self.balances, strict=True)
         ]
         if self.mode is BalanceMode.SOFTIRQ_SERIALIZE:
             tried, nxt = idle_balance_2620(
@@ -654,6 +657,9 @@ class CpuActor:
             return
         self.generation, self.build = generation, build
         self.chain = build.chain(self.cpu)
+        # 5.10 removed SD_LOAD_BALANCE: every attached modern domain balances
+        modern = build.era == "modern"
+        self.balances = tuple(modern or SdFlag.LOAD_BALANCE in sd.flags for sd in self.chain)
         jiffy = now // self.tick_ns
         start = jiffy
         if self.mode is BalanceMode.TASKLET:

@@ -280,7 +280,8 @@ def test_imbalance_score_of_the_greedy_placement_itself_is_zero(
     masks = [mask for _, mask, _ in placement]
     assigned = greedy_assign(masks, online)
     # The running task of each CPU is the first one the greedy pass put there.
-    order = sorted(range(len(masks)), key=lambda i: (len(masks[i] & online), i))
+    usable = [mask & online for mask in masks]
+    order = sorted(range(len(masks)), key=lambda i: (len(usable[i]), usable[i].bits, i))
     greedy: list[tuple[int, CpuMask, bool]] = []
     seen: set[int] = set()
     for i in order:

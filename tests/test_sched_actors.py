@@ -373,3 +373,17 @@ def test_memory_migrate_moves_the_pages_with_the_rebind() -> None:
     assert dict(moved).get(0, 0) == 0
     assert dict(kept)[0] > 0
     assert sum(c for _, c in moved) == sum(c for _, c in kept) > 900
+
+
+def test_modern_domains_balance_without_sd_load_balance() -> None:
+    """5.10 dropped SD_LOAD_BALANCE: every attached modern domain balances."""
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        cpuset_era="v1",
+        balance=BalanceMode.PERCPU,
+        tasks=(TaskSpec(name="hog", count=4, cpu=0),),
+        duration_ns=300 * MS,
+    )
+    sim, result = run(config)
+    assert nr_running(sim) == [1, 1, 1, 1]
+    assert result.statistics.total("passes") > 0
