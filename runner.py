@@ -26,15 +26,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from actors.errors import SimulationError
 from actors.expect import ExpectOutcome, check_expectations
 from actors.log import LogFormat, LogLevel, LogSpec
+from actors.logread import LogReader, jsonl_view
+from actors.replay import inspect_at, render_state, replay, run_params
 from actors.scenario import Scenario, ScenarioError, load_scenario, parse_duration
 from actors.sched import SchedResult, SchedRun
 from actors.summary import SummaryTable, summary_json, summary_sections
@@ -50,6 +53,7 @@ from topology.printout import FORMATS
 from topology.sd_sysctl import build_as_dict
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 EXIT_DOMAIN_ERRORS = 1
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -249,7 +253,7 @@ def _sched_run(args: argparse.Namespace, scenario: Scenario) -> tuple[SchedRun, 
             raise UsageError(str(exc)) from None
         config = replace(config, duration_ns=duration_ns)
     seed = scenario.seed if args.seed is None else args.seed
-    params = {"scenario_path": scenario.path, "seed": seed, "duration_ns": config.duration_ns}
+    params = {**run_params(scenario), "seed": seed, "duration_ns": config.duration_ns}
     log = _log_spec(args, scenario)
     return SchedRun(config, seed=seed, log=log, scenario=scenario.text, params=params), seed
 
@@ -322,6 +326,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = _run_quietly_or_not(run, scenario.name, args.progress)
     except KeyboardInterrupt:
         return _interrupted()
+    except SimulationError as exc:  # a crash of ours, not bad input: one line, the log is closed
+        if os.environ.get("SCHEDSIM_DEBUG"):
+            raise
+        print(
+            f"schedsim run: internal error: {exc} (SCHEDSIM_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     except BaseExceptionGroup as group:
         if group.subgroup(KeyboardInterrupt) is None:
             raise
@@ -387,6 +399,97 @@ def _add_list(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(func=cmd_list)
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    try:
+        outcome = replay(args.log)
+    except ValueError as exc:
+        raise UsageError(f"{args.log}: {exc}") from None
+    if outcome.divergence is None:
+        print(f"identical ({outcome.records} records)")
+        return 0
+    div = outcome.divergence
+    print(f"diverged at record {div.index} (virtual time {div.vtime_ns} ns)")
+    print(f"  logged:   {_one_line(div.a)}")
+    print(f"  replayed: {_one_line(div.b)}")
+    return EXIT_FAILED
+
+
+def _one_line(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "(no record: the log ends here)"
+    return json.dumps(jsonl_view(record), sort_keys=True, default=str)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    try:
+        at_ns = parse_duration(args.at, "--at")
+        state = inspect_at(args.log, at_ns)
+    except ValueError as exc:
+        raise UsageError(f"{args.log}: {exc}") from None
+    if args.cpu is not None and not any(c.cpu == args.cpu for c in state.cpus):
+        raise UsageError(f"--cpu {args.cpu}: the run has CPUs 0-{len(state.cpus) - 1}")
+    print(render_state(state, args.cpu))
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    reader = LogReader(args.log)
+    try:
+        for record in reader:
+            if args.filter is not None and record.get("event") != args.filter:
+                continue
+            if record.get("k") == "G" and not args.jsonl:
+                continue  # a delta's digest: for replay, not for people
+            view = jsonl_view(record)
+            if args.jsonl:
+                print(json.dumps(view, sort_keys=True, default=str))
+            else:
+                print(_human(view))
+    except ValueError as exc:
+        raise UsageError(f"{args.log}: {exc}") from None
+    if reader.truncated:
+        print(
+            f"schedsim log: {args.log} is cut short at byte {reader.truncated_at}", file=sys.stderr
+        )
+    return 0
+
+
+def _human(view: dict[str, Any]) -> str:
+    """One record for people: time in ms, who, what."""
+    kind = view.get("k")
+    when = view.get("vtime_ns")
+    stamp = f"{when / 1e6:10.3f} ms" if isinstance(when, int) else " " * 13
+    if kind == "H":
+        return f"header: seed {view.get('seed')}, until {view.get('until_ns')} ns, " \
+            f"schedsim {view.get('schedsim')}"  # fmt: skip
+    if kind == "X":
+        return f"{stamp}  end: {view.get('status')}"
+    if kind == "E":
+        skip = {"seq", "k", "vtime_ns", "delta", "actor", "level", "event"}
+        rest = " ".join(f"{k}={v}" for k, v in sorted(view.items()) if k not in skip)
+        return f"{stamp}  {view.get('actor')}: {view.get('event')} {rest}".rstrip()
+    if kind == "D":
+        msg = json.dumps(view.get("msg"), sort_keys=True, default=str)
+        return f"{stamp}  {view.get('src')} -> {view.get('dst')}: {view.get('tag')} {msg}"
+    return f"{stamp}  {kind}: " + json.dumps(view, sort_keys=True, default=str)
+
+
+def _add_log_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("replay", help="re-run a log's scenario and compare record by record")
+    p.add_argument("log", metavar="LOG")
+    p.set_defaults(func=cmd_replay)
+    p = sub.add_parser("inspect", help="the state of a logged run at a virtual time")
+    p.add_argument("log", metavar="LOG")
+    p.add_argument("--at", required=True, metavar="TIME", help='virtual time ("120ms", ms)')
+    p.add_argument("--cpu", type=int, metavar="N", help="show one CPU and its tasks")
+    p.set_defaults(func=cmd_inspect)
+    p = sub.add_parser("log", help="print a run log for people (or as JSON lines for jq)")
+    p.add_argument("log", metavar="LOG")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per record")
+    p.add_argument("--filter", metavar="EVENT", help="only the events named EVENT")
+    p.set_defaults(func=cmd_log)
+
+
 def build_parser() -> _Parser:
     parser = _Parser(prog="schedsim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -394,13 +497,14 @@ def build_parser() -> _Parser:
     _add_cpuset(sub)
     _add_run(sub)
     _add_list(sub)
+    _add_log_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    known = ("topo", "cpuset", "run", "list")
+    known = ("topo", "cpuset", "run", "list", "replay", "inspect", "log")
     command = f"schedsim {words[0]}" if words and words[0] in known else "schedsim"
     try:
         args = parser.parse_args(words)

@@ -411,6 +411,10 @@ class CpuActor:
         if self.checker is not None:
             self.checker.sent(task.pid, self.cpu, dst)
         self.shared.set_task_cpu(task.pid, dst)
+        if reason not in ("wake", "sleeper"):
+            self.ctx.log.info(
+                "task_migrated", pid=task.pid, src=self.cpu, dst=dst, reason=reason, domain=level
+            )
         self.ctx.tell(
             self.env.cpu_names[dst],
             TaskMoved(task=task.record(), src=self.cpu, reason=reason, level=level),

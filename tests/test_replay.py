@@ -40,7 +40,9 @@ shell = "echo 0 > /dev/cpuset/a/mems"
 """
 
 
-def record(tmp_path: Path, level: LogLevel, fmt: LogFormat, text: str = SCENARIO) -> Path:
+def record(
+    tmp_path: Path, level: LogLevel, fmt: LogFormat, text: str = SCENARIO, events: str = "info"
+) -> Path:
     source = tmp_path / "replay-test.toml"
     source.write_text(text)
     scenario = parse_scenario(text, str(source), base_dir=str(tmp_path))
@@ -48,7 +50,7 @@ def record(tmp_path: Path, level: LogLevel, fmt: LogFormat, text: str = SCENARIO
     SchedRun(
         scenario.config,
         seed=scenario.seed,
-        log=LogSpec(path=log, level=level, format=fmt),
+        log=LogSpec(path=log, level=level, format=fmt, event_level=events),
         scenario=scenario.text,
         params=run_params(scenario),
     ).run()
@@ -56,12 +58,18 @@ def record(tmp_path: Path, level: LogLevel, fmt: LogFormat, text: str = SCENARIO
 
 
 @pytest.mark.parametrize(
-    ("level", "fmt"),
-    [(LogLevel.EVENTS, LogFormat.MSGPACK), (LogLevel.MESSAGES, LogFormat.JSONL)],
-    ids=["events-msgpack", "messages-jsonl"],
+    ("level", "fmt", "events"),
+    [
+        (LogLevel.EVENTS, LogFormat.MSGPACK, "info"),
+        (LogLevel.EVENTS, LogFormat.MSGPACK, "debug"),
+        (LogLevel.MESSAGES, LogFormat.JSONL, "info"),
+    ],
+    ids=["events-msgpack", "debug-events", "messages-jsonl"],
 )
-def test_replay_of_a_log_is_identical(tmp_path: Path, level: LogLevel, fmt: LogFormat) -> None:
-    outcome = replay(record(tmp_path, level, fmt))
+def test_replay_of_a_log_is_identical(
+    tmp_path: Path, level: LogLevel, fmt: LogFormat, events: str
+) -> None:
+    outcome = replay(record(tmp_path, level, fmt, events=events))
     assert outcome.identical
     assert outcome.records > 50
 

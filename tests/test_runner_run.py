@@ -173,7 +173,9 @@ def test_run_unexpected_violation_prints_one_line_and_exits_1(
     text = text[: text.index("[[expect]]")]
     assert runner.main(["run", write(tmp_path, text), "--json"]) == runner.EXIT_FAILED
     captured = capsys.readouterr()
-    assert captured.err.startswith("schedsim: invariant 3 violated: generation 1, cpu 1 level 0: ERROR: ")
+    assert captured.err.startswith(
+        "schedsim: invariant 3 violated: generation 1, cpu 1 level 0: ERROR: "
+    )
     assert captured.err.count("\n") == 1
     assert json.loads(captured.out)["error"].startswith("invariant 3 violated")
 
@@ -184,7 +186,12 @@ def test_run_writes_a_log_whose_header_can_rerun_it(tmp_path: Path, capsys: Capt
     assert runner.main(["run", scenario, "--seed", "3", "--log", str(log)]) == 0
     header = json.loads(log.read_text().splitlines()[0])
     assert (header["k"], header["seed"], header["scenario"]) == ("H", 3, SMALL)
-    expected = {"scenario_path": scenario, "seed": 3, "duration_ns": 60_000_000}
+    expected = {
+        "scenario_path": scenario,
+        "base_dir": str(Path(scenario).parent.resolve()),
+        "seed": 3,
+        "duration_ns": 60_000_000,
+    }
     assert header["params"] == expected
     assert json.loads(log.read_text().splitlines()[-1])["k"] == "X"
 
