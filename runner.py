@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any, NoReturn
 
 from rich import box
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -259,12 +261,31 @@ def _sched_run(args: argparse.Namespace, scenario: Scenario) -> tuple[SchedRun, 
 
 
 def _run_quietly_or_not(run: SchedRun, name: str, progress: bool) -> SchedResult:
-    """Run; a spinner on stderr when it is a terminal (SchedRun has no progress hook yet)."""
+    """Run; a progress bar on stderr (a terminal only) once the run has taken a second."""
     if not (progress and sys.stderr.isatty()):
         return run.run()
-    console = Console(file=sys.stderr)
-    with console.status(f"running {name} ({run.config.duration_ns / 1e6:g} ms virtual)"):
+    started = time.monotonic()
+    bar: Progress | None = None
+    task = None
+    duration = run.config.duration_ns
+
+    def report(now_ns: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            if time.monotonic() - started < 1.0:
+                return
+            bar = Progress(console=Console(file=sys.stderr), transient=True)
+            bar.start()
+            task = bar.add_task(f"{name}: virtual time", total=duration)
+        assert task is not None
+        bar.update(task, completed=now_ns)
+
+    run.set_progress(report)
+    try:
         return run.run()
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 def _exit_status(result: SchedResult, outcomes: Sequence[ExpectOutcome]) -> int:
@@ -314,8 +335,16 @@ def render_summary(sections: Sequence[str | SummaryTable], console: Console) -> 
             console.print(Text(section))
 
 
-def _interrupted() -> int:
-    print("interrupted", file=sys.stderr)  # the runtime closed the log on its way out
+def _interrupted(run: SchedRun, scenario: Scenario, seed: int, as_json: bool) -> int:
+    """Ctrl-C: the runtime closed the log on its way out; print what the run did so far."""
+    result = SchedResult(
+        status="interrupted",
+        now_ns=run.sim.now_ns,
+        statistics=run.statistics(),
+        simulation=run.sim.statistics(),
+    )
+    _print_summary(scenario.name, result, [], seed, run, as_json)
+    print(f"interrupted at {run.sim.now_ns / 1e6:g} ms of virtual time", file=sys.stderr)
     return EXIT_INTERRUPTED
 
 
@@ -325,37 +354,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = _run_quietly_or_not(run, scenario.name, args.progress)
     except KeyboardInterrupt:
-        return _interrupted()
+        return _interrupted(run, scenario, seed, args.json)
     except SimulationError as exc:  # a crash of ours, not bad input: one line, the log is closed
         if os.environ.get("SCHEDSIM_DEBUG"):
             raise
-        print(
-            f"schedsim run: internal error: {exc} (SCHEDSIM_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
+        hint = "(SCHEDSIM_DEBUG=1 for the traceback)"
+        print(f"schedsim run: internal error: {exc} {hint}", file=sys.stderr)
         return EXIT_INTERNAL
     except BaseExceptionGroup as group:
         if group.subgroup(KeyboardInterrupt) is None:
             raise
-        return _interrupted()
+        return _interrupted(run, scenario, seed, args.json)
     if result.error is not None:
         print(f"schedsim: {result.error}", file=sys.stderr)
     outcomes = check_expectations(scenario.expects, result)
-    name, config = scenario.name, run.config
-    if args.json:
-        summary = summary_json(name, result, outcomes, seed=seed, config=config)
-        print(json.dumps(summary, indent=2, sort_keys=True))
-    else:
-        tty = sys.stdout.isatty()  # not a terminal: plain text, whatever FORCE_COLOR says
-        console = Console(
-            file=sys.stdout,
-            width=CONSOLE_WIDTH,
-            highlight=False,
-            color_system="auto" if tty else None,
-        )
-        sections = summary_sections(name, result, outcomes, seed=seed, config=config)
-        render_summary(sections, console)
+    _print_summary(scenario.name, result, outcomes, seed, run, args.json)
     return _exit_status(result, outcomes)
+
+
+def _print_summary(
+    name: str,
+    result: SchedResult,
+    outcomes: Sequence[ExpectOutcome],
+    seed: int,
+    run: SchedRun,
+    as_json: bool,
+) -> None:
+    config = run.config
+    if as_json:
+        summary = summary_json(name, result, list(outcomes), seed=seed, config=config)
+        print(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    tty = sys.stdout.isatty()  # not a terminal: plain text, whatever FORCE_COLOR says
+    console = Console(
+        file=sys.stdout,
+        width=CONSOLE_WIDTH,
+        highlight=False,
+        color_system="auto" if tty else None,
+    )
+    sections = summary_sections(name, result, list(outcomes), seed=seed, config=config)
+    render_summary(sections, console)
 
 
 def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:

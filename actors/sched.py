@@ -15,6 +15,7 @@ the run commits what the actors published (`Shared.commit`) and, with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,8 +69,13 @@ class SchedRun:
         log: LogSpec | None = None,
         scenario: str = "",
         params: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
+        """*progress*, if given, is called with the virtual time every 1% of the duration."""
         self.config = config
+        self._progress = progress
+        self._step_ns = max(1, config.duration_ns // 100)
+        self._next_report = 0
         machine = config.machine
         nr = machine.nr_cpus
         checker = None
@@ -103,10 +109,17 @@ class SchedRun:
         self.sim.spawn("workload", workload, env)
         self.sim.spawn("sampler", sampler, env.shared, env.stats, config.sample_ms * 1_000_000)
 
+    def set_progress(self, progress: Callable[[int], None] | None) -> None:
+        """Report the virtual time to *progress* every 1% of the duration (None: stop)."""
+        self._progress = progress
+
     def _clock(self) -> tuple[int, int]:
         return self.sim.now_ns, self.sim.delta
 
     def _after_delta(self) -> None:
+        if self._progress is not None and self.sim.now_ns >= self._next_report:
+            self._next_report = self.sim.now_ns + self._step_ns
+            self._progress(self.sim.now_ns)
         env = self.env
         retired = env.shared.commit()
         if env.checker is not None:

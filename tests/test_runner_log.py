@@ -95,3 +95,27 @@ def test_a_missing_log_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("schedsim replay: ")
     assert err.count("\n") == 1
+
+
+def test_ctrl_c_closes_the_log_and_prints_the_partial_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt mid-run: exit 130, the summary so far, a log with its end record."""
+
+    def interrupt_at_100ms(run: runner.SchedRun, name: str, progress: bool) -> object:
+        def report(now_ns: int) -> None:
+            if now_ns >= 100_000_000:
+                raise KeyboardInterrupt
+
+        run.set_progress(report)
+        return run.run()
+
+    monkeypatch.setattr(runner, "_run_quietly_or_not", interrupt_at_100ms)
+    log = tmp_path / "cut.jsonl"
+    assert runner.main(["run", "demo", "--log", str(log), "--json"]) == runner.EXIT_INTERRUPTED
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["status"] == "interrupted"
+    assert captured.err.startswith("interrupted at 10")
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert (last["k"], last["status"]) == ("X", "interrupted")
