@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import runner
+from actors.sched import SchedRun
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_ctrl_c_closes_the_log_and_prints_the_partial_summary(
 ) -> None:
     """A KeyboardInterrupt mid-run: exit 130, the summary so far, a log with its end record."""
 
-    def interrupt_at_100ms(run: runner.SchedRun, name: str, progress: bool) -> object:
+    def interrupt_at_100ms(run: SchedRun, name: str, progress: bool) -> object:
         def report(now_ns: int) -> None:
             if now_ns >= 100_000_000:
                 raise KeyboardInterrupt
