@@ -196,7 +196,7 @@ def test_run_writes_a_log_whose_header_can_rerun_it(tmp_path: Path, capsys: Capt
     assert json.loads(log.read_text().splitlines()[-1])["k"] == "X"
 
 
-def test_run_interrupted_prints_interrupted_and_exits_130(
+def test_run_interrupted_before_it_starts_prints_an_empty_summary_and_exits_130(
     monkeypatch: pytest.MonkeyPatch, capsys: Capture
 ) -> None:
     def interrupt(self: SchedRun) -> SchedResult:
@@ -205,7 +205,9 @@ def test_run_interrupted_prints_interrupted_and_exits_130(
     monkeypatch.setattr(SchedRun, "run", interrupt)
     assert runner.main(["run", "demo"]) == runner.EXIT_INTERRUPTED
     captured = capsys.readouterr()
-    assert (captured.out, captured.err) == ("", "interrupted\n")
+    assert captured.err == "interrupted at 0 ms of virtual time\n"
+    assert captured.out.startswith("demo: node:2 core:2 pu:1 (4 CPUs)")
+    assert "ended interrupted" in captured.out
 
 
 def test_existing_subcommands_still_parse_after_adding_run() -> None:
