@@ -42,6 +42,12 @@ from topology.sched_domain import ring
 
 __all__ = ["BalanceWork"]
 
+LB_COUNT, LB_BALANCED, LB_FAILED, LB_IMBALANCE, LB_GAINED, LB_HOT_GAINED = range(6)
+LB_NOBUSYQ, LB_NOBUSYG = 6, 7
+"""Indices of `CpuStats.lb` counters (2.6.14 show_schedstat order)."""
+
+_IDLE = {IdleType.SCHED_IDLE: "idle", IdleType.NOT_IDLE: "busy", IdleType.NEWLY_IDLE: "newidle"}
+
 
 @dataclass(slots=True)
 class BalanceWork:
@@ -62,6 +68,8 @@ class BalanceWork:
     actions: list[tuple[int, MigrateTasks | ActiveBalance]] = field(default_factory=list)
     moves: list[tuple[int, int]] = field(default_factory=list)
     """(src, dst) of every balance move, for the partition check"""
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+    """(level, what load_balance found) for the trace"""
 
     def groups(self, sd: SchedDomain) -> list[SchedGroup]:
         return list(ring(sd.groups, len(sd.span) + 1))
@@ -73,17 +81,25 @@ class BalanceWork:
         self.scanned += len(sd.span)
         if self.designated and not self._is_designated(groups, idle):
             return LbReport(0, None, balance=False)
+        counts = self.stats.lb_counts(sd.name, _IDLE[idle])
+        counts[LB_COUNT] += 1
         found = find_busiest_group(groups, self.cpu, self.view, idle, sd)
+        src = None if found is None else self._busiest_queue(groups, found)
         moved: tuple[int, ...] = ()
-        if found is None or (src := self._busiest_queue(groups, found)) is None:
+        if found is None or src is None:
+            counts[LB_NOBUSYG if found is None else LB_NOBUSYQ] += 1
+            counts[LB_BALANCED] += 1
             self.stats.balanced += 1
+            self.outcomes.append((sd.name, "balanced"))
             outcome = balance_outcome(
                 state, min_interval=sd.min_interval, max_interval=sd.max_interval,
                 cache_nice_tries=sd.cache_nice_tries, imbalanced=False, nr_moved=0,
                 all_pinned=False,
             )  # fmt: skip
         else:
+            counts[LB_IMBALANCE] += found.imbalance
             moved, all_pinned = self._pick(src, found.imbalance, sd, state)
+            counts[LB_GAINED] += len(moved)
             entry = self.shared.board.entries[src]
             curr_ok = all(self.cpu in t.cpus_allowed for t in entry.queue if t.running)
             outcome = balance_outcome(
@@ -94,9 +110,19 @@ class BalanceWork:
             )  # fmt: skip
             self.stats.imbalanced += 1
             self.stats.failed += 0 if moved else 1
+            counts[LB_BALANCED if all_pinned else LB_FAILED] += 0 if moved else 1
             self._request(src, moved, sd, "balance")
-            if outcome.kick_active and self.active_balance:
+            kicked = outcome.kick_active and self.active_balance
+            if kicked:
                 self._kick(src, sd, outcome.state)
+            what = (
+                f"moved {len(moved)} from cpu{src}"
+                if moved
+                else "pinned"
+                if all_pinned
+                else "failed"
+            )
+            self.outcomes.append((sd.name, what + (", active balance" if kicked else "")))
         self.runtime[level] = outcome.state
         return LbReport(len(moved), outcome.state.balance_interval)
 
@@ -105,12 +131,24 @@ class BalanceWork:
         sd, state = self.chain[level], self.runtime[level]
         groups = self.groups(sd)
         self.scanned += len(sd.span)
+        counts = self.stats.lb_counts(sd.name, "newidle")
+        counts[LB_COUNT] += 1
         found = find_busiest_group(groups, self.cpu, self.view, IdleType.NEWLY_IDLE, sd)
         moved: tuple[int, ...] = ()
         src = None if found is None else self._busiest_queue(groups, found)
-        if found is not None and src is not None:
+        if found is None or src is None:
+            counts[LB_NOBUSYG if found is None else LB_NOBUSYQ] += 1
+            counts[LB_BALANCED] += 1
+            self.outcomes.append((sd.name, "balanced"))
+        else:
+            counts[LB_IMBALANCE] += found.imbalance
             moved, _ = self._pick(src, found.imbalance, sd, state)
+            counts[LB_GAINED] += len(moved)
+            counts[LB_FAILED] += 0 if moved else 1
             self._request(src, moved, sd, "newidle")
+            self.outcomes.append(
+                (sd.name, f"moved {len(moved)} from cpu{src}" if moved else "failed")
+            )
         self.runtime[level] = newidle_outcome(
             state, imbalanced=src is not None, nr_moved=len(moved)
         )
@@ -160,3 +198,7 @@ class BalanceWork:
             cache_hot_time_ns=sd.cache_hot_time_ns,
         )
         self.actions.append((src, msg))
+
+
+def _moved(pids: tuple[int, ...], src: int) -> str:
+    return f"moved {len(pids)} from cpu{src}"

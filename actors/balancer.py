@@ -45,6 +45,8 @@ async def balancer(ctx: Context, env: RunEnv) -> None:
                 tasklet, accepted = tasklet_schedule(tasklet, msg.cpu)
                 if not accepted:
                     env.stats.cpus[msg.cpu].tasklet_refusals += 1
+                    if env.trace is not None:
+                        env.trace.instant(ctx.now_ns, msg.cpu, "tasklet_refused")
                     if ctx.debug:
                         ctx.log.debug("tasklet_refused", cpu=msg.cpu)
             elif isinstance(msg, PassDone):

@@ -139,6 +139,11 @@ class CpusetController:
             self.retired_upto = self.generation
             self.shared.domains.retire_below(self.generation)
         parts = " ".join(str(p) for p in build.partitions)
+        if self.env.trace is not None:
+            now = self.ctx.now_ns
+            self.env.trace.instant(
+                now, -1, "domains_rebuilt", generation=self.generation, partitions=parts
+            )
         self.ctx.log.info("domains_rebuilt", generation=self.generation, partitions=parts)
         for name in self.env.cpu_names:
             self.ctx.tell(name, DomainsRebuilt(generation=self.generation))
@@ -156,6 +161,8 @@ class CpusetController:
             self.retired_upto = generation
             self.shared.domains.retire_below(generation)
             self.stats.retired += 1
+            if self.env.trace is not None:
+                self.env.trace.instant(self.ctx.now_ns, -1, "domains_retired", below=generation)
             self.ctx.log.info("domains_retired", below=generation)
 
     # -- steps -------------------------------------------------------------------------------
@@ -197,6 +204,8 @@ class CpusetController:
         self.shared.set_online(self.fs.tree.online_cpus)
         self.ctx.tell(self.env.cpu_names[step.cpu], SetOnline(online=step.online))
         self.ctx.log.info("cpu_hotplug", cpu=step.cpu, online=step.online)
+        if self.env.trace is not None:
+            self.env.trace.instant(self.ctx.now_ns, step.cpu, "cpu_hotplug", online=step.online)
 
     def _shell(self, text: str, line: int) -> None:
         result = run_shell(self.fs, text, name="scenario")
@@ -296,6 +305,8 @@ class CpusetController:
         if self.checker is not None:
             self.checker.created(task.pid, cpu)
         self.shared.set_task_cpu(task.pid, cpu)
+        if self.env.trace is not None:
+            self.env.trace.sends.append((task.pid, -1, cpu, self.ctx.now_ns, "fork", ""))
         self.ctx.tell(self.env.cpu_names[cpu], TaskMoved(task=task.record(), src=-1, reason="fork"))
         if self.ctx.debug:
             self.ctx.log.debug("task_forked", pid=task.pid, name=task.name, cpu=cpu)

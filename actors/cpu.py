@@ -117,7 +117,7 @@ class CpuActor:
     def __init__(self, ctx: Context, cpu: int, env: RunEnv) -> None:
         cfg = env.config
         self.ctx, self.cpu, self.env, self.cfg = ctx, cpu, env, cfg
-        self.shared, self.checker = env.shared, env.checker
+        self.shared, self.checker, self.trace = env.shared, env.checker, env.trace
         self.stats = env.stats.cpus[cpu]
         self.tick_ns = cfg.tick_ns
         self.slice_jiffies = max(1, cfg.slice_ms * cfg.hz // 1000)
@@ -299,10 +299,13 @@ class CpuActor:
     def _account(self, now: int) -> None:
         """Charge the current task for [run_start, now): runtime, locality, pages."""
         task = self.curr
-        ran = now - self.run_start_ns
+        start, ran = self.run_start_ns, now - self.run_start_ns
         self.run_start_ns = now
         if task is None or ran <= 0:
             return
+        if self.trace is not None:
+            allowed = task.cpus_allowed.bits
+            self.trace.runs.append((self.cpu, start, now, task.pid, task.name, task.kind, allowed))
         task.advance(ran)
         self.stats.busy_ns += ran
         total = sum(count for _, count in task.pages)
@@ -368,6 +371,8 @@ class CpuActor:
             self.ctx.tell(self.env.controller, msg)
 
     def _exit(self, task: Task, now: int) -> None:
+        if self.trace is not None:
+            self.trace.instant(now, self.cpu, "task_exited", pid=task.pid, name=task.name)
         self.env.stats.tasks.append(self.task_stats(task, exited=True))
         if self.checker is not None:
             self.checker.exited(task.pid, self.cpu)
@@ -411,6 +416,8 @@ class CpuActor:
         if self.checker is not None:
             self.checker.sent(task.pid, self.cpu, dst)
         self.shared.set_task_cpu(task.pid, dst)
+        if self.trace is not None:
+            self.trace.sends.append((task.pid, self.cpu, dst, self.ctx.now_ns, reason, level))
         if reason not in ("wake", "sleeper"):
             self.ctx.log.info(
                 "task_migrated", pid=task.pid, src=self.cpu, dst=dst, reason=reason, domain=level
@@ -424,6 +431,8 @@ class CpuActor:
     def _arrive(self, task: Task, msg: TaskMoved, now: int) -> None:
         if self.checker is not None:
             self.checker.arrived(task.pid, self.cpu)
+        if self.trace is not None:
+            self.trace.arrivals.append((task.pid, self.cpu, now))
         if msg.reason == "fork":
             task.start_burst()
         if msg.src not in (-1, self.cpu):
@@ -521,6 +530,10 @@ class CpuActor:
         if walk.next_balance is not None:
             self.next_balance = walk.next_balance
         self.stats.serialize_skips += len(walk.serialize_skipped)
+        if self.trace is not None:
+            for skipped in walk.serialize_skipped:
+                name = self.chain[skipped].name
+                self.trace.instant(now, self.cpu, "serialize_skip", level=name)
         if self.due_since is not None:
             self.stats.latency(now - self.due_since * self.tick_ns)
             self.due_since = None
@@ -529,7 +542,7 @@ class CpuActor:
                 self.ctx.tell(self.env.balancer, ReleaseSerialize(cpu=self.cpu))
             return
         self.stats.passes += 1
-        await self._spend(work, now, token)
+        await self._spend(work, now, token, "tasklet" if token else "periodic")
         if serialized:
             self.ctx.tell(self.env.balancer, ReleaseSerialize(cpu=self.cpu))
         if token:
@@ -558,11 +571,13 @@ class CpuActor:
             tried = idle_balance(levels, work.load_balance_newidle)
         if tried:
             self.stats.newidle_passes += 1
-            await self._spend(work, now, token=False)
+            await self._spend(work, now, False, "newidle")
 
-    async def _spend(self, work: BalanceWork, now: int, token: bool) -> None:
+    async def _spend(self, work: BalanceWork, now: int, token: bool, kind: str) -> None:
         """The pass takes its virtual time (the current task is stalled), then acts."""
         cost = self.cfg.cost.pass_ns(work.scanned)
+        if self.trace is not None:
+            self.trace.passes.append((self.cpu, now, now + cost, kind, tuple(work.outcomes)))
         self._account(now)
         self._publish(now)
         if self.checker is not None:
@@ -629,8 +644,12 @@ class CpuActor:
             msg.cache_nice_tries,
             msg.cache_hot_time_ns,
         )
+        alb = self.stats.alb_counts(msg.level)
+        alb[0] += 1
         if pid is None:
+            alb[1] += 1
             return
+        alb[2] += 1
         self.stats.active_balances += 1
         task = next(t for t in runnable if t.pid == pid)
         if task is self.curr:
@@ -794,6 +813,11 @@ class CpuActor:
         task.rebind_to, task.rebind_migrate = None, False
         if self.checker is not None:
             self.checker.rebound(task.pid, task.policy, new)
+        if self.trace is not None:
+            nodes = str(task.policy.nodes)
+            self.trace.instant(
+                self.ctx.now_ns, self.cpu, "rebind", pid=task.pid, mems=str(new), nodes=nodes
+            )
         self.ctx.log.info(
             "policy_rebound", pid=task.pid, mems=str(new), nodes=str(task.policy.nodes)
         )
@@ -823,6 +847,8 @@ class CpuActor:
         if self.curr is not None:
             queue = (self.curr.movable(True), *queue)
         entry = self.entry.advanced(now // self.tick_ns)
+        if self.trace is not None and len(queue) != entry.nr_running:
+            self.trace.nr_running.append((now, self.cpu, len(queue)))
         self.entry = BoardEntry(entry.anchor, entry.cpu_load, len(queue), queue, False)
         self.shared.board.stage(self.cpu, self.entry)
         if self.checker is not None:

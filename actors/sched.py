@@ -25,6 +25,7 @@ from actors.config import BalanceMode, SimConfig
 from actors.controller import CpusetController, controller
 from actors.cpu import CpuActor, cpu_actor
 from actors.log import LogSpec
+from actors.recorder import RunTrace
 from actors.shared import Shared
 from actors.simulation import Simulation, SimulationStatistics
 from actors.stats import CpuStats, RunStats, SchedStatistics, sampler, summarize
@@ -47,6 +48,7 @@ class RunEnv:
     balancer: str = "balancer"
     controller: str = "controller"
     controller_state: CpusetController | None = None
+    trace: RunTrace | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class SchedRun:
         scenario: str = "",
         params: dict[str, Any] | None = None,
         progress: Callable[[int], None] | None = None,
+        trace: RunTrace | None = None,
     ) -> None:
         """*progress*, if given, is called with the virtual time every 1% of the duration."""
         self.config = config
@@ -93,6 +96,7 @@ class SchedRun:
             cpu_names=tuple(f"cpu{cpu}" for cpu in range(nr)),
             cpus=[None] * nr,
             interval_cap=cap,
+            trace=trace,
         )
         self.sim = Simulation(
             seed=seed,

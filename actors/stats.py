@@ -44,6 +44,12 @@ class CpuStats:
     """balance work dropped because its domain generation was retired"""
     migrations_in: dict[str, int] = field(default_factory=dict)
     migrations_out: dict[str, int] = field(default_factory=dict)
+    lb: dict[str, list[int]] = field(default_factory=dict)
+    """schedstat load_balance counters per "LEVEL:idle" (idle, busy, newidle):
+    [lb_count, lb_balanced, lb_failed, lb_imbalance, lb_gained, lb_hot_gained,
+    lb_nobusyq, lb_nobusyg] (2.6.14 show_schedstat order)"""
+    alb: dict[str, list[int]] = field(default_factory=dict)
+    """per level the busiest CPU ran: [alb_count, alb_failed, alb_pushed]"""
     latency_max_ns: int = 0
     latency_sum_ns: int = 0
     latency_count: int = 0
@@ -54,6 +60,19 @@ class CpuStats:
 
     def count_out(self, level: str) -> None:
         self.migrations_out[level] = self.migrations_out.get(level, 0) + 1
+
+    def lb_counts(self, level: str, idle: str) -> list[int]:
+        key = f"{level}:{idle}"
+        counts = self.lb.get(key)
+        if counts is None:
+            counts = self.lb[key] = [0] * 8
+        return counts
+
+    def alb_counts(self, level: str) -> list[int]:
+        counts = self.alb.get(level)
+        if counts is None:
+            counts = self.alb[level] = [0] * 3
+        return counts
 
     def latency(self, ns: int) -> None:
         self.latency_max_ns = max(self.latency_max_ns, ns)
