@@ -29,9 +29,9 @@ FOREVER_NS = 1 << 62
 MS = 1_000_000
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False)
 class Task:
-    """One task's state (see the module docstring)."""
+    """One task's state (see the module docstring); compared by identity, like a task_struct."""
 
     pid: int
     name: str

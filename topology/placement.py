@@ -22,6 +22,7 @@ Models two pieces of kernel/sched.c 2.6.14 and adds one yardstick of our own:
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Sequence
 
@@ -46,9 +47,17 @@ def cpu_load_after(
     """LOAD-1 `update_cpu_load` applied *ticks* times at a constant *load_now*.
 
     Equal to the naive loop; stops at the fixpoint, so ``ticks=10**9`` is cheap.
+    The same decays recur across CPUs and passes, so results are memoized.
     """
     if ticks < 0:
         raise ValueError(f"cpu_load_after: ticks must be >= 0, not {ticks}")
+    return _cpu_load_after(cpu_load, load_now, ticks)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cpu_load_after(
+    cpu_load: tuple[int, int, int], load_now: int, ticks: int
+) -> tuple[int, int, int]:
     load = cpu_load
     for _ in range(ticks):
         after = update_cpu_load(load, load_now)
@@ -110,31 +119,43 @@ def greedy_assign(allowed: Sequence[CpuMask], online: CpuMask) -> tuple[int | No
     one O(popcount) heap per distinct mask.
     """
     usable = [mask & online for mask in allowed]
-    order = sorted(range(len(usable)), key=lambda i: (len(usable[i]), usable[i].bits, i))
+    groups: dict[CpuMask, list[int]] = {}
+    for i, mask in enumerate(usable):
+        if mask:
+            groups.setdefault(mask, []).append(i)
     counts: dict[int, int] = {}
     out: list[int | None] = [None] * len(usable)
-    heap: list[tuple[int, int]] = []
-    mask: CpuMask | None = None
-    for i in order:
-        if not usable[i]:
-            continue
-        if usable[i] != mask:
-            mask = usable[i]
-            heap = [(counts.get(cpu, 0), cpu) for cpu in mask]
-            heapq.heapify(heap)
-        count, best = heapq.heappop(heap)
-        counts[best] = count + 1
-        heapq.heappush(heap, (count + 1, best))
-        out[i] = best
+    for mask in sorted(groups, key=lambda m: (len(m), m.bits)):
+        heap = [(counts.get(cpu, 0), cpu) for cpu in mask]
+        heapq.heapify(heap)
+        for i in groups[mask]:
+            count, best = heap[0]
+            heapq.heapreplace(heap, (count + 1, best))
+            counts[best] = count + 1
+            out[i] = best
     return tuple(out)
 
 
 def greedy_ideal_max(allowed: Sequence[CpuMask], online: CpuMask) -> int:
     """Most tasks on one CPU in `greedy_assign`'s placement (0 when no task can run)."""
+    by_mask: dict[int, int] = {}
+    for mask in allowed:
+        usable = mask.bits & online.bits
+        if usable:
+            by_mask[usable] = by_mask.get(usable, 0) + 1
+    return _greedy_max(by_mask)
+
+
+def _greedy_max(by_mask: dict[int, int]) -> int:
+    """`greedy_assign`'s busiest CPU from task counts per usable mask (bits -> tasks)."""
     counts: dict[int, int] = {}
-    for cpu in greedy_assign(allowed, online):
-        if cpu is not None:
-            counts[cpu] = counts.get(cpu, 0) + 1
+    for bits in sorted(by_mask, key=lambda b: (b.bit_count(), b)):
+        heap = [(counts.get(cpu, 0), cpu) for cpu in CpuMask(bits)]
+        heapq.heapify(heap)
+        for _ in range(by_mask[bits]):
+            count, best = heap[0]
+            heapq.heapreplace(heap, (count + 1, best))
+            counts[best] = count + 1
     return max(counts.values(), default=0)
 
 
@@ -150,15 +171,20 @@ def imbalance_score(placement: Sequence[tuple[int, CpuMask, bool]], online: CpuM
     Tasks pinned away from an idle CPU do not make it wasted.
     """
     counts: dict[int, int] = {}
+    by_mask: dict[int, int] = {}
     occupied = waiting = 0
+    online_bits = online.bits
     for cpu, cpus_allowed, running in placement:
         counts[cpu] = counts.get(cpu, 0) + 1
         occupied |= 1 << cpu
+        bits = cpus_allowed.bits
         if not running:
-            waiting |= cpus_allowed.bits
+            waiting |= bits
+        usable = bits & online_bits
+        if usable:
+            by_mask[usable] = by_mask.get(usable, 0) + 1
     # SIMPLIFIED: the ideal is greedy, not optimal; an actual placement that beats
     # it scores 0 on that term rather than a negative number.
-    ideal = greedy_ideal_max([mask for _, mask, _ in placement], online)
-    excess = max(0, max(counts.values(), default=0) - ideal)
-    wasted = (waiting & online.bits & ~occupied).bit_count()
+    excess = max(0, max(counts.values(), default=0) - _greedy_max(by_mask))
+    wasted = (waiting & online_bits & ~occupied).bit_count()
     return excess + wasted
