@@ -62,6 +62,11 @@ class Context:
         return self._bus.timeline.now
 
     @property
+    def pending(self) -> int:
+        """Messages already waiting in this actor's mailbox (its next `receive` returns them)."""
+        return len(self._state.mailbox)
+
+    @property
     def delta(self) -> int:
         """The number of the current delta (it grows by one per delta, run-wide)."""
         return self._bus.delta

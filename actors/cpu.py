@@ -167,11 +167,15 @@ class CpuActor:
             if self.want_pass:
                 self.want_pass = False
                 await self._balance_pass()
+                if self.ctx.pending:
+                    break  # what arrived during the pass first (a rebuild's ack must not starve)
                 continue
             if self.went_idle and self.curr is None and not self.queue:
                 self.went_idle = False
                 if self.cfg.newidle and self.online and self.chain:
                     await self._newidle()
+                    if self.ctx.pending:
+                        break
                     continue
             self.went_idle = False
             break
