@@ -186,8 +186,8 @@ def sweep_dask(
 ) -> SweepReport:
     """Run every seed on the dask.distributed cluster at *address* (extra ``cluster``)."""
     try:
-        # The layering test reads import statements: distributed is an optional extra
-        # of the CLI, not a dependency of the actors layer, so it is loaded by name.
+        # distributed is the optional, untyped `cluster` extra (not installed by the
+        # test gate): loaded by name only when a sweep goes to a cluster.
         distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise RuntimeError(
