@@ -15,11 +15,17 @@ every expectation holds; 1 on a failed expectation or an invariant violation
 the scenario does not expect (``no_violation = false``); 2 on a bad scenario
 (one line ``FILE:LINE: message``) or bad arguments; 130 when interrupted.
 ``schedsim list`` names the shipped scenarios.
+
+Observability: ``schedsim trace LOG -o FILE.json`` (or ``run --trace
+FILE.json``) writes a Perfetto / Chrome timeline of the run; ``schedsim plot
+LOG -o DIR`` writes PNG figures (matplotlib: the ``plot`` extra); ``schedsim
+inspect LOG --schedstat [--at TIME]`` prints the statistics as /proc/schedstat.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -39,10 +45,15 @@ from actors.errors import SimulationError
 from actors.expect import ExpectOutcome, check_expectations
 from actors.log import LogFormat, LogLevel, LogSpec
 from actors.logread import LogReader, jsonl_view
+from actors.plots import Figure, Panel, figures
+from actors.recorder import RunTrace
 from actors.replay import inspect_at, render_state, replay, run_params
 from actors.scenario import Scenario, ScenarioError, load_scenario, parse_duration
 from actors.sched import SchedResult, SchedRun
+from actors.schedstat import schedstat_of_log
+from actors.stress import add_stress_arguments, stress_main
 from actors.summary import SummaryTable, summary_json, summary_sections
+from actors.trace import TracedRun, rerun_traced, run_traced, write_chrome_trace
 from cpuset import ERAS as CPUSET_ERAS
 from cpuset.report import FORMATS as CPUSET_FORMATS
 from cpuset.report import run_cpuset_script
@@ -257,7 +268,9 @@ def _sched_run(args: argparse.Namespace, scenario: Scenario) -> tuple[SchedRun, 
     seed = scenario.seed if args.seed is None else args.seed
     params = {**run_params(scenario), "seed": seed, "duration_ns": config.duration_ns}
     log = _log_spec(args, scenario)
-    return SchedRun(config, seed=seed, log=log, scenario=scenario.text, params=params), seed
+    trace = _run_trace(args)
+    run = SchedRun(config, seed=seed, log=log, scenario=scenario.text, params=params, trace=trace)
+    return run, seed
 
 
 def _run_quietly_or_not(run: SchedRun, name: str, progress: bool) -> SchedResult:
@@ -369,6 +382,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"schedsim: {result.error}", file=sys.stderr)
     outcomes = check_expectations(scenario.expects, result)
     _print_summary(scenario.name, result, outcomes, seed, run, args.json)
+    _write_run_trace(args, scenario, seed, run, result)
     return _exit_status(result, outcomes)
 
 
@@ -412,6 +426,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--log", metavar="PATH", help="write the run log to PATH")
     p.add_argument("--log-format", choices=[f.value for f in LogFormat], help="log format")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--trace", metavar="FILE.json", help="write a Perfetto / Chrome timeline")
     p.add_argument(
         "--no-progress",
         dest="progress",
@@ -459,6 +474,10 @@ def _one_line(record: dict[str, Any] | None) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    if args.schedstat:
+        return _inspect_schedstat(args)
+    if args.at is None:
+        raise UsageError("the following arguments are required: --at (or --schedstat)")
     try:
         at_ns = parse_duration(args.at, "--at")
         state = inspect_at(args.log, at_ns)
@@ -518,14 +537,190 @@ def _add_log_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(func=cmd_replay)
     p = sub.add_parser("inspect", help="the state of a logged run at a virtual time")
     p.add_argument("log", metavar="LOG")
-    p.add_argument("--at", required=True, metavar="TIME", help='virtual time ("120ms", ms)')
+    p.add_argument("--at", metavar="TIME", help='virtual time ("120ms", ms)')
     p.add_argument("--cpu", type=int, metavar="N", help="show one CPU and its tasks")
+    p.add_argument(
+        "--schedstat",
+        action="store_true",
+        help="print the statistics as /proc/schedstat (version 12) at --at or the end",
+    )
     p.set_defaults(func=cmd_inspect)
     p = sub.add_parser("log", help="print a run log for people (or as JSON lines for jq)")
     p.add_argument("log", metavar="LOG")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per record")
     p.add_argument("--filter", metavar="EVENT", help="only the events named EVENT")
     p.set_defaults(func=cmd_log)
+
+
+# -- observability: run --trace, trace, plot, inspect --schedstat ---------------------
+
+MODES_OF_SEED004 = ("seed004-tasklet", "seed004-percpu", "seed004-softirq")
+PLOT_EXTRA = "matplotlib is not installed; install the plot extra: pip install 'schedsim[plot]'"
+
+
+def _run_trace(args: argparse.Namespace) -> RunTrace | None:
+    """A trace for ``run --trace FILE`` (its directory checked before the run)."""
+    path = getattr(args, "trace", None)
+    if path is None:
+        return None
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise UsageError(f"--trace {path}: no directory {parent}")
+    return RunTrace()
+
+
+def _write_run_trace(
+    args: argparse.Namespace, scenario: Scenario, seed: int, run: SchedRun, result: SchedResult
+) -> None:
+    trace = run.env.trace
+    if args.trace is None or trace is None:
+        return
+    write_chrome_trace(args.trace, TracedRun(scenario, seed, run, result, trace))
+    print(f"schedsim run: timeline written to {args.trace}", file=sys.stderr)
+
+
+def _rerun(log: str) -> TracedRun:
+    try:
+        return rerun_traced(log)
+    except ValueError as exc:
+        raise UsageError(f"{log}: {exc}") from None
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    traced = _rerun(args.log)
+    events = write_chrome_trace(args.output, traced)
+    meta = traced.meta
+    print(f"{args.output}: {events} trace events, {meta.scenario} seed {meta.seed}, "
+          f"{meta.duration_ns / 1e6:g} ms of virtual time (open in ui.perfetto.dev)")  # fmt: skip
+    return 0
+
+
+def _inspect_schedstat(args: argparse.Namespace) -> int:
+    if args.cpu is not None:
+        raise UsageError("--cpu does not go with --schedstat (it prints every CPU)")
+    try:
+        at_ns = None if args.at is None else parse_duration(args.at, "--at")
+        text = schedstat_of_log(args.log, at_ns)
+    except ValueError as exc:
+        raise UsageError(f"{args.log}: {exc}") from None
+    sys.stdout.write(text)
+    return 0
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (matplotlib is optional: typed as Any)."""
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+    except ImportError:
+        raise UsageError(PLOT_EXTRA) from None
+    matplotlib.use("Agg")
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def _seed004_modes(traced: TracedRun) -> list[TracedRun]:
+    """The three balancer modes of seed 004, with the logged run's seed and duration."""
+    if traced.scenario.name != MODES_OF_SEED004[0]:
+        return []
+    runs = [traced]
+    shipped = shipped_scenarios()
+    for name in MODES_OF_SEED004[1:]:
+        scenario = load_scenario(shipped[name])
+        config = replace(scenario.config, duration_ns=traced.result.now_ns)
+        runs.append(run_traced(replace(scenario, config=config), traced.seed))
+    return runs
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    plt = _pyplot()
+    traced = _rerun(args.log)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    for figure in figures(traced, _seed004_modes(traced)):
+        path = out / f"{figure.name}.png"
+        _render_figure(plt, figure, path)
+        print(path)
+    return 0
+
+
+def _render_figure(plt: Any, figure: Figure, path: Path) -> None:
+    n = len(figure.panels)
+    fig, axes = plt.subplots(n, 1, figsize=(10, 1 + 4 * n), squeeze=False)
+    fig.suptitle(figure.title)
+    for ax, panel in zip(axes[:, 0], figure.panels, strict=True):
+        _draw_panel(fig, ax, panel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": "schedsim"})
+    plt.close(fig)
+
+
+def _draw_panel(fig: Any, ax: Any, panel: Panel) -> None:
+    if panel.kind == "heatmap":
+        image = ax.imshow(panel.matrix, aspect="auto", origin="lower", extent=panel.extent,
+                          interpolation="nearest", cmap="viridis")  # fmt: skip
+        fig.colorbar(image, ax=ax, label=panel.zlabel)
+    elif panel.kind == "line":
+        for s in panel.series:
+            ax.plot(s.x, s.y, label=s.label, drawstyle="steps-post", linewidth=1)
+    elif panel.kind == "hist":
+        ax.stairs(panel.series[0].y, panel.edges, fill=True)
+    else:
+        _draw_bars(ax, panel)
+    if len(panel.series) > 1:
+        ax.legend(loc="best", fontsize="small")
+    ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+    if panel.log_y:
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(0, 5 * max(1.0, *_heights(panel)))  # room above the bars for the legend
+
+
+def _heights(panel: Panel) -> list[float]:
+    if panel.stacked:
+        return [sum(column) for column in zip(*(s.y for s in panel.series), strict=True)]
+    return [y for s in panel.series for y in s.y]
+
+
+def _draw_bars(ax: Any, panel: Panel) -> None:
+    if not panel.categories:
+        ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center")
+        return
+    n = len(panel.series)
+    width = 0.8 if panel.stacked else 0.8 / max(n, 1)
+    bottom = [0.0] * len(panel.categories)
+    for k, s in enumerate(panel.series):
+        x = [v if panel.stacked else v - 0.4 + width * (k + 0.5) for v in s.x]
+        ax.bar(x, s.y, width, bottom=bottom if panel.stacked else None, label=s.label)
+        if panel.stacked:
+            bottom = [b + y for b, y in zip(bottom, s.y, strict=True)]
+    ax.set_xticks(range(len(panel.categories)), panel.categories)
+
+
+def _add_observe_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="re-run a log's scenario and write a Perfetto / Chrome timeline (JSON)",
+        description="Open the file in ui.perfetto.dev or chrome://tracing.",
+    )
+    p.add_argument("log", metavar="LOG")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="the trace file")
+    p.set_defaults(func=cmd_trace)
+    p = sub.add_parser(
+        "plot",
+        help="re-run a log's scenario and write PNG figures (needs matplotlib: extra 'plot')",
+    )
+    p.add_argument("log", metavar="LOG")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the PNGs")
+    p.set_defaults(func=cmd_plot)
+
+
+def _add_stress(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "stress",
+        help="seeded random cpuset/balancing programs with the invariant checker",
+        description="Sweep seeds of random programs; on a violation keep the log and a "
+        "minimal scenario that reproduces it (exit 1).",
+    )
+    add_stress_arguments(p)
+    p.set_defaults(func=stress_main)
 
 
 def build_parser() -> _Parser:
@@ -536,13 +731,15 @@ def build_parser() -> _Parser:
     _add_run(sub)
     _add_list(sub)
     _add_log_commands(sub)
+    _add_stress(sub)
+    _add_observe_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    known = ("topo", "cpuset", "run", "list", "replay", "inspect", "log")
+    known = ("topo", "cpuset", "run", "list", "replay", "inspect", "log", "trace", "plot", "stress")
     command = f"schedsim {words[0]}" if words and words[0] in known else "schedsim"
     try:
         args = parser.parse_args(words)

@@ -756,6 +756,8 @@ class CpuActor:
             self._remove(task, now)
             self._exit(task, now)
         else:
+            if task is self.curr:
+                self._account(now)  # the slice so far ran under the old mask
             task.cpus_allowed = msg.cpus_allowed
             self._affinity_moved(task, now)
         self.dirty = True
