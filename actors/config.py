@@ -32,6 +32,7 @@ import enum
 from dataclasses import dataclass, field
 
 from cpuset import DOMAIN_ERAS, ERAS
+from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode, mpol_new
 from topology import CpuMask, NodeMask
 from topology.machine import Machine
 
@@ -102,6 +103,18 @@ class MempolicySpec:
     nodes: NodeMask = field(default_factory=CpuMask)
     flags: str = ""
     """"", "static" or "relative" (MPOL_F_STATIC_NODES / MPOL_F_RELATIVE_NODES)."""
+
+    def policy(self, mems_allowed: NodeMask) -> MemPolicy:
+        """set_mempolicy for a task whose mems_allowed is given (CpusetError: EINVAL)."""
+        flags = _MPOL_FLAGS[self.flags]
+        return mpol_new(MpolMode[self.mode.upper()], self.nodes, mems_allowed, flags)
+
+
+_MPOL_FLAGS = {
+    "": MpolFlag.NONE,
+    "static": MpolFlag.STATIC_NODES,
+    "relative": MpolFlag.RELATIVE_NODES,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

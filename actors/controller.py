@@ -65,7 +65,6 @@ from cpuset.events import (
     TaskAttached,
     TaskCpusChanged,
 )
-from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode, mpol_new
 from cpuset.tree import CpusetError
 from topology import CpuMask
 from topology.placement import sched_balance_self
@@ -74,8 +73,6 @@ if TYPE_CHECKING:
     from actors.sched import RunEnv
 
 __all__ = ["CpusetController", "controller"]
-
-_FLAGS = {"": MpolFlag.NONE, "static": MpolFlag.STATIC_NODES, "relative": MpolFlag.RELATIVE_NODES}
 
 
 async def controller(ctx: Context, env: RunEnv) -> None:
@@ -262,10 +259,7 @@ class CpusetController:
         if spec.cpus is not None:
             fs.sched_setaffinity(pid, spec.cpus)
         mems = fs.task_mems_allowed(pid)
-        pol = spec.mempolicy
-        policy = MemPolicy()
-        if pol.mode != "default":
-            policy = mpol_new(MpolMode[pol.mode.upper()], pol.nodes, mems, _FLAGS[pol.flags])
+        policy = spec.mempolicy.policy(mems)
         kind = TaskKind.HOG if spec.kind is TaskKind.PINNED else spec.kind
         return Task(
             pid=pid, name=name, kind=kind.value, cpus_allowed=fs.task_cpus_allowed(pid),

@@ -43,7 +43,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from actors.balance import BalanceWork
-from actors.config import BalanceMode, RebindMode, TaskKind
+from actors.config import BalanceMode, MempolicySpec, RebindMode, TaskKind
 from actors.context import Context
 from actors.messages import (
     ActiveBalance,
@@ -71,12 +71,10 @@ from actors.shared import BoardEntry
 from actors.stats import TaskStats
 from actors.task import FOREVER_NS, MS, Task
 from cpuset.mempolicy import (
-    MpolFlag,
     MpolMode,
     RebindEra,
     alloc_node,
     migrate_pages_plan,
-    mpol_new,
     rebind,
 )
 from cpuset.tree import CpusetError
@@ -93,7 +91,7 @@ from topology.rebalance import (
     rebalance_domains,
 )
 from topology.sd_flags import SdFlag
-from topology.select_rq import select_wake_cpu
+from topology.select_rq import WakePlacement, select_wake_cpu
 
 if TYPE_CHECKING:
     from actors.sched import RunEnv
@@ -124,6 +122,7 @@ class CpuActor:
         self.mode = cfg.balance
         self.node = cfg.machine.cpus[cpu].node
         self.node_cpus = cfg.machine.node_mask(self.node)
+        self.rebind_era: RebindEra = "2.6.14" if cfg.cpuset_era == "2.6.14" else "modern"
         self.queue: deque[Task] = deque()
         self.curr: Task | None = None
         self.sleepers: dict[int, Task] = {}
@@ -391,17 +390,7 @@ class CpuActor:
 
     def _place(self, task: Task, now: int, reason: str) -> None:
         """try_to_wake_up's placement (select_wake_cpu), here or on another CPU."""
-        machine = self.cfg.machine
-        online = self.shared.online
-        cpuset_cpus = self.shared.cpuset_cpus.get(task.cpuset, machine.all_cpus)
-        placed = select_wake_cpu(
-            self.cpu if self.online else -1,
-            task.cpus_allowed,
-            online,
-            self.node_cpus,
-            cpuset_cpus,
-            machine.all_cpus,
-        )
+        placed = self._wake_target(task, self.cpu if self.online else -1)
         if placed.cpus_allowed is not None:
             task.cpus_allowed = placed.cpus_allowed
             self.ctx.log.info("affinity_fallback", pid=task.pid, cpus=str(placed.cpus_allowed))
@@ -637,7 +626,7 @@ class CpuActor:
         """The migration thread on this (busiest) CPU pushes one task to push_cpu (§2.10)."""
         if self._stale(msg.generation, "active balance"):
             return
-        runnable = ([self.curr] if self.curr is not None else []) + list(self.queue)
+        runnable = self._runnable()
         if msg.push_cpu not in self.shared.online:
             return
         pid = active_load_balance(
@@ -701,7 +690,7 @@ class CpuActor:
         if online:
             self.next_balance = now // self.tick_ns
             return
-        runnable = ([self.curr] if self.curr is not None else []) + list(self.queue)
+        runnable = self._runnable()
         if self.curr is not None:
             self._switch_out(self.curr, now)
         self.queue.clear()
@@ -716,14 +705,18 @@ class CpuActor:
 
     def _sleeper_home(self, task: Task) -> int:
         """A sleeper of a dying CPU moves to an allowed online CPU (it wakes there)."""
-        placed = select_wake_cpu(
-            -1, task.cpus_allowed, self.shared.online, self.node_cpus,
-            self.shared.cpuset_cpus.get(task.cpuset, self.cfg.machine.all_cpus),
-            self.cfg.machine.all_cpus,
-        )  # fmt: skip
+        placed = self._wake_target(task, -1)
         if placed.cpus_allowed is not None:
             task.cpus_allowed = placed.cpus_allowed
         return placed.cpu
+
+    def _wake_target(self, task: Task, prev_cpu: int) -> WakePlacement:
+        """select_wake_cpu over the published online map and the task's cpuset."""
+        all_cpus = self.cfg.machine.all_cpus
+        cpuset_cpus = self.shared.cpuset_cpus.get(task.cpuset, all_cpus)
+        return select_wake_cpu(
+            prev_cpu, task.cpus_allowed, self.shared.online, self.node_cpus, cpuset_cpus, all_cpus
+        )
 
     # -- notices about one task -------------------------------------------------------------
 
@@ -800,16 +793,16 @@ class CpuActor:
             if self.cfg.rebind is RebindMode.DIRECT:
                 self._apply_rebind(task)
             elif "rebind-outside-task-context" in self.cfg.bugs:
-                era: RebindEra = "2.6.14" if self.cfg.cpuset_era == "2.6.14" else "modern"
-                task.policy = rebind(task.policy, msg.new, old_mems=task.mems_allowed, era=era)
+                task.policy = rebind(
+                    task.policy, msg.new, old_mems=task.mems_allowed, era=self.rebind_era
+                )
 
     def _apply_rebind(self, task: Task) -> None:
         """The task remaps its own policy from its mems_allowed to the new mems (MP-HIST-1)."""
         new = task.rebind_to
         assert new is not None
         old = task.mems_allowed
-        era: RebindEra = "2.6.14" if self.cfg.cpuset_era == "2.6.14" else "modern"
-        task.policy = rebind(task.policy, new, old_mems=old, era=era)
+        task.policy = rebind(task.policy, new, old_mems=old, era=self.rebind_era)
         task.mems_allowed = new
         if task.rebind_migrate:
             for src, dst in migrate_pages_plan(old, new):
@@ -832,13 +825,10 @@ class CpuActor:
         assert task.pending_policy is not None
         mode, nodes, flags = task.pending_policy
         task.pending_policy = None
-        flag = {
-            "": MpolFlag.NONE,
-            "static": MpolFlag.STATIC_NODES,
-            "relative": MpolFlag.RELATIVE_NODES,
-        }
         try:
-            task.policy = mpol_new(MpolMode[mode.upper()], nodes, task.mems_allowed, flag[flags])
+            task.policy = MempolicySpec(mode=mode, nodes=nodes, flags=flags).policy(
+                task.mems_allowed
+            )
         except CpusetError as exc:
             self.ctx.log.info("set_mempolicy_failed", pid=task.pid, error=exc.strerror)
 
@@ -860,6 +850,10 @@ class CpuActor:
         if self.checker is not None:
             self.checker.touched(self.cpu)
 
+    def _runnable(self) -> list[Task]:
+        """The current task (if any), then the queue."""
+        return ([self.curr] if self.curr is not None else []) + list(self.queue)
+
     def held_pids(self) -> list[int]:
         pids = [t.pid for t in self.queue] + list(self.sleepers)
         if self.curr is not None:
@@ -867,11 +861,11 @@ class CpuActor:
         return pids
 
     def runnable_affinity(self) -> list[tuple[int, CpuMask]]:
-        tasks = ([self.curr] if self.curr is not None else []) + list(self.queue)
+        tasks = self._runnable()
         return [(t.pid, t.cpus_allowed) for t in tasks]
 
     def all_tasks(self) -> list[Task]:
-        tasks = ([self.curr] if self.curr is not None else []) + list(self.queue)
+        tasks = self._runnable()
         return tasks + [self.sleepers[pid] for pid in sorted(self.sleepers)]
 
     def task_stats(self, task: Task, *, exited: bool) -> TaskStats:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
+
 from actors.balancer import balancer
 from actors.checker import Checker, InvariantViolation
 from actors.config import BalanceMode, SimConfig
@@ -132,8 +134,6 @@ class SchedRun:
             env.checker.after_delta()
 
     def run(self) -> SchedResult:
-        import trio
-
         return trio.run(self.run_async)
 
     async def run_async(self) -> SchedResult:
