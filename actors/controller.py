@@ -239,7 +239,7 @@ class CpusetController:
     def _spawn(self, spec: TaskSpec) -> None:
         """Fork every instance of *spec* from init, attach, bind, and place it."""
         pids = self.groups.setdefault(spec.name, [])
-        view = self.shared.board.view(self.ctx.now_ns // self.cfg.tick_ns)
+        view = self.shared.board.placement_view(self.ctx.now_ns // self.cfg.tick_ns)
         for name in spec.instance_names()[len(pids) :]:
             try:
                 task = self._new_task(spec, name)
@@ -273,7 +273,7 @@ class CpusetController:
         """do_fork for a running fork-burst task: exiting children in its cpuset."""
         if self.fs.tree.task(parent.pid) is None:
             return
-        view = self.shared.board.view(self.ctx.now_ns // self.cfg.tick_ns)
+        view = self.shared.board.placement_view(self.ctx.now_ns // self.cfg.tick_ns)
         for _ in range(count):
             pid = self.fs.fork(parent.pid)
             self.fresh[pid] = None

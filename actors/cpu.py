@@ -603,8 +603,13 @@ class CpuActor:
         if self._stale(msg.generation, "migrate"):
             return
         careless = "no-requeue-check" in self.cfg.bugs
+        queued: dict[int, list[Task]] = {}
+        for t in self.queue:  # a pid twice only with an injected bug: first one first
+            queued.setdefault(t.pid, []).append(t)
+        taken: set[int] = set()
         for pid in msg.pids:
-            task = next((t for t in self.queue if t.pid == pid), None)
+            same = queued.get(pid, [])
+            task = same[0] if same else None
             if task is None and careless and self.curr is not None and self.curr.pid == pid:
                 task = self.curr  # SPEC §6.10: the running task is taken too (and duplicated)
                 self._send(Task.from_record(task.record()), msg.dst, msg.reason, msg.level)
@@ -615,10 +620,13 @@ class CpuActor:
                 msg.dst not in task.cpus_allowed or msg.dst not in self.shared.online
             ):
                 continue
-            self.queue.remove(task)
+            same.pop(0)
+            taken.add(id(task))
             task.wait_ns += now - task.queued_at_ns
             self.stats.count_out(msg.level)
             self._send(task, msg.dst, msg.reason, msg.level)
+        if taken:
+            self.queue = deque(t for t in self.queue if id(t) not in taken)
         if not self.queue and self.curr is None:
             self.went_idle = True
 

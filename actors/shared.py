@@ -23,14 +23,14 @@ jiffy J samples nr_running as it stood at the start of instant ``J*tick``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import overload
 
 from topology import CpuMask
 from topology.domains import DomainBuild
 from topology.loadbalance import SCHED_LOAD_SCALE, CpuLoad, MovableTask
-from topology.placement import cpu_load_after
+from topology.placement import PlacementTally, cpu_load_after
 
 __all__ = ["BoardEntry", "BoardView", "Domains", "LoadBoard", "Shared"]
 
@@ -63,14 +63,28 @@ class BoardEntry:
 
 
 class BoardView(Sequence[CpuLoad]):
-    """The board as `find_busiest_group` reads it at one jiffy: ``view[cpu] -> CpuLoad``."""
+    """The board as `find_busiest_group` reads it at one jiffy: ``view[cpu] -> CpuLoad``.
 
-    __slots__ = ("_entries", "_jiffy", "_memo", "extra")
+    It memoizes what it computed: each CPU's decayed load and each group's
+    load sum (`span_load`).  `LoadBoard.view` hands one view to every reader
+    and keeps it across deltas: `forget` drops what a commit changed, and a
+    new jiffy drops only the CPUs whose cpu_load[] is still decaying (a slot
+    at its fixpoint reads the same at every jiffy).  A cache, so it changes
+    no result: the sums are the loops the kernel runs, done once.
+    """
+
+    __slots__ = ("_entries", "_jiffy", "_members", "_memo", "_moving", "_sums", "extra")
 
     def __init__(self, entries: Sequence[BoardEntry], jiffy: int) -> None:
         self._entries = entries
         self._jiffy = jiffy
         self._memo: dict[int, CpuLoad] = {}
+        self._moving: set[int] = set()
+        """memoized CPUs whose load changes with the jiffy"""
+        self._sums: dict[tuple[int, int, bool], int] = {}
+        """(span bits, load index, high) -> the span's summed target/source load"""
+        self._members: dict[int, dict[tuple[int, int, bool], None]] = {}
+        """cpu -> the cached sums it is part of"""
         self.extra: dict[int, int] = {}
         """tasks placed by the reader itself meanwhile (fork placement of a burst)"""
 
@@ -88,15 +102,64 @@ class BoardView(Sequence[CpuLoad]):
         if hit is None:
             entry = self._entries[cpu]
             nr = entry.nr_running + self.extra.get(cpu, 0)
-            hit = self._memo[cpu] = CpuLoad(nr, entry.at(self._jiffy))
+            load = entry.at(self._jiffy)
+            hit = self._memo[cpu] = CpuLoad(nr, load)
+            now = entry.nr_running * SCHED_LOAD_SCALE
+            if load[0] != now or load[1] != now or load[2] != now:
+                self._moving.add(cpu)
         return hit
 
     def __iter__(self) -> Iterator[CpuLoad]:
         return (self[i] for i in range(len(self)))
 
+    def span_load(self, span: CpuMask, idx: int, high: bool) -> int:
+        """The sum over *span* of target_load (*high*) or source_load at *idx* (LOAD-2)."""
+        key = (span.bits, idx, high)
+        total = self._sums.get(key)
+        if total is None:
+            total = 0
+            members = self._members
+            for cpu in span:
+                total += _pick(self[cpu], idx, high)
+                members.setdefault(cpu, {})[key] = None
+            self._sums[key] = total
+        return total
+
     def add(self, cpu: int) -> None:
+        """One more task on *cpu*, placed by this reader (the cached sums follow)."""
+        old = self[cpu]
         self.extra[cpu] = self.extra.get(cpu, 0) + 1
-        self._memo.pop(cpu, None)
+        del self._memo[cpu]
+        new = self[cpu]
+        sums = self._sums
+        for key in self._members.get(cpu, ()):
+            if key in sums:
+                _, idx, high = key
+                sums[key] += _pick(new, idx, high) - _pick(old, idx, high)
+
+    def forget(self, cpus: Iterable[int]) -> None:
+        """Drop what was read of *cpus* (their slots changed)."""
+        memo, sums, members = self._memo, self._sums, self._members
+        for cpu in cpus:
+            memo.pop(cpu, None)
+            for key in members.pop(cpu, ()):
+                sums.pop(key, None)
+
+    def advance(self, jiffy: int) -> None:
+        """Read at *jiffy* from now on: forget the loads that decay between jiffies."""
+        if jiffy != self._jiffy:
+            self._jiffy = jiffy
+            moving, self._moving = self._moving, set()
+            self.forget(moving)
+
+
+def _pick(load: CpuLoad, idx: int, high: bool) -> int:
+    """target_load (high) or source_load (low) of LOAD-2, inlined for the group sums."""
+    now = load.nr_running * SCHED_LOAD_SCALE
+    if idx == 0:
+        return now
+    old = load.cpu_load[idx - 1]
+    return (old if old > now else now) if high else (old if old < now else now)
 
 
 class LoadBoard:
@@ -105,16 +168,34 @@ class LoadBoard:
     def __init__(self, nr_cpus: int) -> None:
         self.entries: list[BoardEntry] = [BoardEntry() for _ in range(nr_cpus)]
         self._staged: dict[int, BoardEntry] = {}
+        self.tally = PlacementTally(nr_cpus)
+        """the committed runqueues as the imbalance sampler reads them"""
+        self._view: BoardView | None = None
 
     def stage(self, cpu: int, entry: BoardEntry) -> None:
         self._staged[cpu] = entry
 
     def commit(self) -> None:
+        entries, tally = self.entries, self.tally
         for cpu, entry in self._staged.items():
-            self.entries[cpu] = entry
+            if entry.queue is not entries[cpu].queue:
+                tally.update(cpu, tuple((t.cpus_allowed.bits, t.running) for t in entry.queue))
+            entries[cpu] = entry
+        if self._view is not None:
+            self._view.forget(self._staged)
         self._staged.clear()
 
     def view(self, jiffy: int) -> BoardView:
+        """The shared, read-only view at *jiffy* (readers must not `add` to it)."""
+        view = self._view
+        if view is None:
+            view = self._view = BoardView(self.entries, jiffy)
+        else:
+            view.advance(jiffy)
+        return view
+
+    def placement_view(self, jiffy: int) -> BoardView:
+        """A private view a fork burst places its children on (`BoardView.add`)."""
         return BoardView(self.entries, jiffy)
 
 

@@ -3,8 +3,9 @@
 Each CPU actor writes only its own `CpuStats`; a task's counters travel with
 the task and are collected when it exits or when the run ends.  The sampler
 actor (`sampler`) records the imbalance score against a greedy ideal that
-respects cpus_allowed (`topology.placement.imbalance_score`) every
-``sample_ms``.  `SchedStatistics` is the frozen summary a run returns.
+respects cpus_allowed (`topology.placement.imbalance_score`, kept up to date
+by the board's `PlacementTally`) every ``sample_ms``.  `SchedStatistics` is
+the frozen summary a run returns.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from actors.context import Context
 from actors.messages import Sample
 from actors.shared import Shared
 from topology import CpuMask
-from topology.placement import imbalance_score
 
 __all__ = ["CpuStats", "RunStats", "SchedStatistics", "TaskStats", "sampler"]
 
@@ -181,10 +181,5 @@ async def sampler(ctx: Context, shared: Shared, stats: RunStats, period_ns: int)
     while True:
         ctx.tell(ctx.name, Sample(), at_ns=t)
         await ctx.receive()
-        placement = [
-            (cpu, task.cpus_allowed, task.running)
-            for cpu, entry in enumerate(shared.board.entries)
-            for task in entry.queue
-        ]
-        stats.samples.append((t, imbalance_score(placement, shared.online)))
+        stats.samples.append((t, shared.board.tally.score(shared.online)))
         t += period_ns

@@ -13,6 +13,7 @@ from topology.cpumask import CpuMask
 from topology.domains import DomainBuild, build_sched_domains
 from topology.loadbalance import SCHED_LOAD_SCALE, CpuLoad, update_cpu_load
 from topology.placement import (
+    PlacementTally,
     cpu_load_after,
     greedy_assign,
     greedy_ideal_max,
@@ -290,3 +291,29 @@ def test_imbalance_score_of_the_greedy_placement_itself_is_zero(
         greedy.append((cpu, masks[i], cpu not in seen))
         seen.add(cpu)
     assert imbalance_score(greedy, online) == 0
+
+
+@given(st.lists(st.sets(st.integers(0, 7), min_size=1), max_size=40), st.sets(st.integers(0, 7)))
+def test_greedy_ideal_max_equals_the_heap_placement_of_greedy_assign(
+    masks: list[set[int]], online_cpus: set[int]
+) -> None:
+    # greedy_ideal_max water-fills each mask at once; greedy_assign places task by task.
+    allowed = [CpuMask.of(sorted(mask)) for mask in masks]
+    online = CpuMask.of(sorted(online_cpus))
+    placed = [cpu for cpu in greedy_assign(allowed, online) if cpu is not None]
+    expected = max((placed.count(cpu) for cpu in set(placed)), default=0)
+    assert greedy_ideal_max(allowed, online) == expected
+
+
+@given(st.lists(placements(), min_size=1, max_size=6))
+def test_placement_tally_scores_like_imbalance_score_after_every_update(
+    cases: list[tuple[list[tuple[int, CpuMask, bool]], CpuMask]],
+) -> None:
+    # The sampler's incremental tally, fed one CPU's runqueue at a time, must give
+    # the score of the whole placement, whatever it held before.
+    tally = PlacementTally(8)
+    for placement, online in cases:
+        for cpu in range(8):
+            tasks = tuple((m.bits, running) for where, m, running in placement if where == cpu)
+            tally.update(cpu, tasks)
+        assert tally.score(online) == imbalance_score(placement, online)

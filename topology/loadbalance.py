@@ -44,6 +44,7 @@ __all__ = [
     "move_tasks",
     "msecs_to_jiffies",
     "source_load",
+    "span_load",
     "target_load",
     "tasklet_next_balance",
     "update_cpu_load",
@@ -120,6 +121,21 @@ def target_load(cpu: CpuLoad, idx: int) -> int:
     return cpu.load_now if idx == 0 else max(cpu.cpu_load[idx - 1], cpu.load_now)
 
 
+def span_load(board: Sequence[CpuLoad], span: CpuMask, idx: int, *, high: bool) -> int:
+    """The sum over *span* of target_load (*high*) or source_load at *idx* (LOAD-2).
+
+    The loop find_busiest_group and find_idlest_group run per group.  A board
+    that memoizes group sums offers them as ``span_load(span, idx, high)``
+    (actors/shared.py's view); the answer is the same.
+    """
+    cached = getattr(board, "span_load", None)
+    if cached is not None:
+        total: int = cached(span, idx, high)
+        return total
+    pick = target_load if high else source_load
+    return sum(pick(board[cpu], idx) for cpu in span)
+
+
 def load_idx(sd: DomainParams, idle: IdleType) -> int:
     """The cpu_load index find_busiest_group uses for *idle* (busy/newidle/idle_idx)."""
     if idle is IdleType.NOT_IDLE:
@@ -150,8 +166,7 @@ def find_busiest_group(
     this = busiest = -1
     for i, group in enumerate(groups):
         local = this_cpu in group.span
-        pick = target_load if local else source_load
-        load = sum(pick(board[cpu], idx) for cpu in group.span)
+        load = span_load(board, group.span, idx, high=local)
         total_load += load
         total_pwr += group.power
         avg = load * SCHED_LOAD_SCALE // group.power
@@ -367,8 +382,7 @@ def find_idlest_group(
         if not group.span.intersects(allowed):
             continue
         local = this_cpu in group.span
-        pick = source_load if local else target_load
-        avg = sum(pick(board[cpu], forkexec_idx) for cpu in group.span)
+        avg = span_load(board, group.span, forkexec_idx, high=not local)
         avg = avg * SCHED_LOAD_SCALE // group.power
         if local:
             this_load = avg

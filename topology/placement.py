@@ -33,6 +33,7 @@ from topology.sched_domain import SchedDomain, ring
 from topology.sd_flags import SdFlag
 
 __all__ = [
+    "PlacementTally",
     "cpu_load_after",
     "greedy_assign",
     "greedy_ideal_max",
@@ -148,15 +149,94 @@ def greedy_ideal_max(allowed: Sequence[CpuMask], online: CpuMask) -> int:
 
 def _greedy_max(by_mask: dict[int, int]) -> int:
     """`greedy_assign`'s busiest CPU from task counts per usable mask (bits -> tasks)."""
+    key = tuple(sorted(by_mask.items()))
+    return _greedy_max_of(key)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _greedy_max_of(by_mask: tuple[tuple[int, int], ...]) -> int:
     counts: dict[int, int] = {}
-    for bits in sorted(by_mask, key=lambda b: (b.bit_count(), b)):
-        heap = [(counts.get(cpu, 0), cpu) for cpu in CpuMask(bits)]
-        heapq.heapify(heap)
-        for _ in range(by_mask[bits]):
-            count, best = heap[0]
-            heapq.heapreplace(heap, (count + 1, best))
-            counts[best] = count + 1
+    for bits, tasks in sorted(by_mask, key=lambda item: (item[0].bit_count(), item[0])):
+        _water_fill(counts, list(CpuMask(bits)), tasks)
     return max(counts.values(), default=0)
+
+
+def _water_fill(counts: dict[int, int], cpus: list[int], tasks: int) -> None:
+    """Place *tasks* one by one on the least loaded of *cpus* (ties: lowest id), at once.
+
+    The result of the heap loop in `greedy_assign`, in O(cpus log cpus) rather
+    than O(tasks log cpus): fill the lowest CPUs up to a common level L, then
+    the r < k tasks left go to the k CPUs at level L in ascending id order.
+    """
+    levels = sorted(counts.get(cpu, 0) for cpu in cpus)
+    level, used, k = levels[0], 0, 1
+    while k < len(levels) and used + (levels[k] - level) * k <= tasks:
+        used += (levels[k] - level) * k
+        level = levels[k]
+        k += 1
+    level += (tasks - used) // k
+    extra = (tasks - used) % k
+    for cpu in cpus:  # ascending ids
+        if counts.get(cpu, 0) <= level:
+            counts[cpu] = level + (1 if extra > 0 else 0)
+            extra -= 1
+
+
+class PlacementTally:
+    """`imbalance_score` of a changing placement, kept up to date per CPU.
+
+    `update` replaces one CPU's runnable tasks (``(cpus_allowed bits, running)``
+    each); `score` then costs O(CPUs) in C plus O(distinct masks), instead of
+    O(tasks) per sample, and equals ``imbalance_score`` of the same placement.
+    """
+
+    __slots__ = ("_masks", "_nr", "_occupied", "_tasks", "_waiting")
+
+    def __init__(self, nr_cpus: int) -> None:
+        self._nr = [0] * nr_cpus
+        self._tasks: list[tuple[tuple[int, bool], ...]] = [()] * nr_cpus
+        self._masks: dict[int, int] = {}
+        """cpus_allowed bits -> runnable tasks with that mask"""
+        self._waiting: dict[int, int] = {}
+        """cpus_allowed bits -> queued (not running) tasks with that mask"""
+        self._occupied = 0
+
+    def update(self, cpu: int, tasks: tuple[tuple[int, bool], ...]) -> None:
+        for bits, running in self._tasks[cpu]:
+            _bump(self._masks, bits, -1)
+            if not running:
+                _bump(self._waiting, bits, -1)
+        for bits, running in tasks:
+            _bump(self._masks, bits, 1)
+            if not running:
+                _bump(self._waiting, bits, 1)
+        self._tasks[cpu] = tasks
+        self._nr[cpu] = len(tasks)
+        if tasks:
+            self._occupied |= 1 << cpu
+        else:
+            self._occupied &= ~(1 << cpu)
+
+    def score(self, online: CpuMask) -> int:
+        online_bits = online.bits
+        by_mask: dict[int, int] = {}
+        for bits, count in self._masks.items():
+            usable = bits & online_bits
+            if usable:
+                by_mask[usable] = by_mask.get(usable, 0) + count
+        waiting = 0
+        for bits in self._waiting:
+            waiting |= bits
+        excess = max(0, max(self._nr, default=0) - _greedy_max(by_mask))
+        return excess + (waiting & online_bits & ~self._occupied).bit_count()
+
+
+def _bump(table: dict[int, int], key: int, by: int) -> None:
+    count = table.get(key, 0) + by
+    if count:
+        table[key] = count
+    else:
+        del table[key]
 
 
 def imbalance_score(placement: Sequence[tuple[int, CpuMask, bool]], online: CpuMask) -> int:

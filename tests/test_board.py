@@ -1,0 +1,83 @@
+"""The load board's shared view (actors/shared.py): its memoized group sums must read
+exactly what the naive loops of find_busiest_group read (LOAD-1 decay, LOAD-2 picks)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.shared import BoardEntry, LoadBoard
+from topology.cpumask import CpuMask
+from topology.loadbalance import CpuLoad, source_load, target_load
+
+NR = 6
+spans = st.sets(st.integers(0, NR - 1), min_size=1).map(lambda s: CpuMask.of(sorted(s)))
+loads = st.integers(0, 8 * 128)
+entries = st.builds(
+    lambda anchor, load, nr: BoardEntry(anchor, load, nr),
+    st.integers(0, 20),
+    st.tuples(loads, loads, loads),
+    st.integers(0, 8),
+)
+ops = st.one_of(
+    st.tuples(st.just("read"), spans, st.integers(0, 3), st.booleans()),
+    st.tuples(st.just("stage"), st.integers(0, NR - 1), entries),
+    st.tuples(st.just("commit")),
+    st.tuples(st.just("tick"), st.integers(0, 5)),
+)
+
+
+def naive(entries: list[BoardEntry], jiffy: int, span: CpuMask, idx: int, high: bool) -> int:
+    pick = target_load if high else source_load
+    return sum(pick(CpuLoad(entries[c].nr_running, entries[c].at(jiffy)), idx) for c in span)
+
+
+@given(st.lists(entries, min_size=NR, max_size=NR), st.lists(ops, max_size=60))
+def test_shared_view_sums_equal_the_naive_loop_across_commits_and_jiffies(
+    slots: list[BoardEntry], program: list[tuple[object, ...]]
+) -> None:
+    board = LoadBoard(NR)
+    for cpu, entry in enumerate(slots):
+        board.stage(cpu, entry)
+    board.commit()
+    jiffy = 0
+    for op in program:
+        if op[0] == "read":
+            _, span, idx, high = op
+            assert isinstance(span, CpuMask)
+            assert isinstance(idx, int)
+            assert isinstance(high, bool)
+            got = board.view(jiffy).span_load(span, idx, high)
+            assert got == naive(board.entries, jiffy, span, idx, high)
+            for cpu in span:
+                entry = board.entries[cpu]
+                assert board.view(jiffy)[cpu] == CpuLoad(entry.nr_running, entry.at(jiffy))
+        elif op[0] == "stage":
+            _, cpu, entry = op
+            assert isinstance(cpu, int)
+            assert isinstance(entry, BoardEntry)
+            board.stage(cpu, entry)
+        elif op[0] == "commit":
+            board.commit()
+        else:
+            step = op[1]
+            assert isinstance(step, int)
+            jiffy += step
+
+
+@given(st.lists(entries, min_size=NR, max_size=NR), st.lists(st.integers(0, NR - 1)), spans)
+def test_placement_view_sums_follow_the_tasks_it_adds(
+    slots: list[BoardEntry], added: list[int], span: CpuMask
+) -> None:
+    board = LoadBoard(NR)
+    for cpu, entry in enumerate(slots):
+        board.stage(cpu, entry)
+    board.commit()
+    view = board.placement_view(30)
+    before = {(idx, high): view.span_load(span, idx, high) for idx in range(3) for high in (0, 1)}
+    for cpu in added:
+        view.add(cpu)
+    bumped = [BoardEntry(30, e.at(30), e.nr_running + added.count(c)) for c, e in enumerate(slots)]
+    for idx, high in before:
+        assert view.span_load(span, idx, bool(high)) == naive(bumped, 30, span, idx, bool(high))
+    assert board.view(30).span_load(span, 0, True) == naive(board.entries, 30, span, 0, True)
