@@ -53,10 +53,10 @@ def test_shared_view_sums_equal_the_naive_loop_across_commits_and_jiffies(
                 entry = board.entries[cpu]
                 assert board.view(jiffy)[cpu] == CpuLoad(entry.nr_running, entry.at(jiffy))
         elif op[0] == "stage":
-            _, cpu, entry = op
-            assert isinstance(cpu, int)
-            assert isinstance(entry, BoardEntry)
-            board.stage(cpu, entry)
+            slot, new = op[1], op[2]
+            assert isinstance(slot, int)
+            assert isinstance(new, BoardEntry)
+            board.stage(slot, new)
         elif op[0] == "commit":
             board.commit()
         else:
@@ -74,10 +74,12 @@ def test_placement_view_sums_follow_the_tasks_it_adds(
         board.stage(cpu, entry)
     board.commit()
     view = board.placement_view(30)
-    before = {(idx, high): view.span_load(span, idx, high) for idx in range(3) for high in (0, 1)}
+    before = {
+        (idx, high): view.span_load(span, idx, high) for idx in range(3) for high in (False, True)
+    }
     for cpu in added:
         view.add(cpu)
     bumped = [BoardEntry(30, e.at(30), e.nr_running + added.count(c)) for c, e in enumerate(slots)]
     for idx, high in before:
-        assert view.span_load(span, idx, bool(high)) == naive(bumped, 30, span, idx, bool(high))
+        assert view.span_load(span, idx, high) == naive(bumped, 30, span, idx, high)
     assert board.view(30).span_load(span, 0, True) == naive(board.entries, 30, span, 0, True)
