@@ -41,7 +41,7 @@ from typing import Any
 import trio
 
 from actors.clock import ASK, REPLY, START, TIMER, Timeline, actor_salt, tiebreak
-from actors.codec import decode
+from actors.codec import DECODE, decode
 from actors.errors import ActorCrashed, DeadLetter, Deadlock, Livelock
 from actors.log import EventSink, LogLevel, RunLog
 from actors.mailbox import (
@@ -159,7 +159,8 @@ class Bus:
         sender = spawner if spawner is not None else self._sim
         sender.counter += 1
         key = tiebreak(sender.salt, self.timeline.now)
-        self.timeline.push(self.now, (key, sender.name, sender.counter, START, state, 0, None, ""))
+        entry = (key, sender.name, sender.counter, START, state, 0, None, "", None)
+        self.timeline.push(self.now, entry)
         return state
 
     async def actor_main(
@@ -305,7 +306,8 @@ class Bus:
         if kind == REPLY:
             if dst.waiting != W_ASK or dst.wait_corr != entry[5]:
                 raise RuntimeError(f"bus invariant: unexpected reply to {dst.name!r}")
-            dst.wake = reply = decode(entry[6])
+            reply = entry[8]
+            dst.wake = reply = decode(entry[6]) if reply is DECODE else reply
             dst.handling = Envelope(reply, entry[1], entry[5])
             dst.waiting = W_RUNNING
             return True
@@ -326,7 +328,10 @@ class Bus:
         ask_id = entry[5] if kind == ASK else 0
         if ask_id:
             dst.open_asks.add((entry[1], ask_id))
-        dst.mailbox.append(Envelope(decode(entry[6]), entry[1], ask_id))
+        msg = entry[8]
+        if msg is DECODE:
+            msg = decode(entry[6])
+        dst.mailbox.append(Envelope(msg, entry[1], ask_id))
 
     # -- the end ------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ class Checker:
     # -- invariants 3-6 -----------------------------------------------------------------
 
     def published(self, build: DomainBuild) -> None:
-        errors = sched_domain_debug(build).errors
+        errors = sched_domain_debug(build, text=False).errors
         if errors:
             first = errors[0]
             where = f"cpu {first.cpu}" + (f" level {first.level}" if first.level >= 0 else "")

@@ -1,4 +1,6 @@
-"""The msgpack codec of the bus: messages become bytes when sent, and fresh objects when delivered.
+"""The msgpack codec of the bus: messages become bytes when sent (the bytes are what the log
+records); the receiver gets the sender's object if it is immutable all the way down
+(`encode_for_delivery`), else a fresh object decoded from the bytes.
 
 Wire form of a message: a msgpack array ``[tag, field values...]`` in field
 order.  Inside values, msgpack covers ints, floats, str, bytes, bool, None,
@@ -34,6 +36,7 @@ from actors.messages import REGISTRY
 from topology.cpumask import CpuMask
 
 __all__ = [
+    "DECODE",
     "EXT_BIGINT",
     "EXT_ENUM",
     "EXT_MASK",
@@ -42,6 +45,7 @@ __all__ = [
     "decode",
     "decode_value",
     "encode",
+    "encode_for_delivery",
     "encode_value",
     "ext_hook",
     "pack_default",
@@ -135,6 +139,23 @@ def encode(msg: object) -> tuple[str, bytes]:
     if entry is None or entry.is_enum:
         raise CodecError(f"{type(msg).__qualname__} is not a registered message (use @message)")
     return entry.tag, _packer.pack([entry.tag, *entry.values(msg)])
+
+
+def encode_for_delivery(msg: object) -> tuple[str, bytes, object]:
+    """`encode`, plus what the receiver gets: *msg* itself if immutable, else `DECODE`.
+
+    An immutable message (`Registry.immutable`) is handed over as is: decoding
+    its bytes would give an equal object that nobody can tell apart from it.
+    """
+    entry = REGISTRY.by_class(type(msg))
+    if entry is None or entry.is_enum:
+        raise CodecError(f"{type(msg).__qualname__} is not a registered message (use @message)")
+    payload = _packer.pack([entry.tag, *entry.values(msg)])
+    return entry.tag, payload, msg if REGISTRY.immutable(entry.cls) else DECODE
+
+
+DECODE: object = object()
+"""`encode_for_delivery`'s marker: the receiver must decode the bytes."""
 
 
 def decode(data: bytes) -> object:

@@ -27,7 +27,7 @@ import trio
 
 from actors.bus import Bus
 from actors.clock import ASK, GOLDEN, MASK64, REPLY, TELL, TIMER
-from actors.codec import encode
+from actors.codec import encode_for_delivery
 from actors.errors import ProtocolError, UnknownActor
 from actors.log import LEVELS, actor_logger
 from actors.mailbox import W_ASK, W_RECEIVE, W_TIMER, ActorState, Batch, Envelope
@@ -82,7 +82,7 @@ class Context:
     def tell(self, dst: str, msg: object, *, at_ns: int | None = None) -> None:
         """Send *msg* to *dst*: delivered in the next delta, or at *at_ns* if given (>= now)."""
         target = self._target(dst)
-        tag, payload = encode(msg)
+        tag, payload, given = encode_for_delivery(msg)
         timeline = self._bus.timeline
         if at_ns is None:
             at_ns = timeline.now
@@ -91,7 +91,7 @@ class Context:
         state = self._state
         counter = state.counter = state.counter + 1
         key = ((at_ns * GOLDEN) ^ state.salt) & MASK64
-        timeline.push(at_ns, (key, state.name, counter, TELL, target, 0, payload, tag))
+        timeline.push(at_ns, (key, state.name, counter, TELL, target, 0, payload, tag, given))
 
     @overload
     async def ask(self, dst: str, msg: object) -> object: ...
@@ -100,12 +100,13 @@ class Context:
     async def ask(self, dst: str, msg: object, expect: type[Any] | None = None) -> Any:
         """Send *msg* to *dst* and wait for its reply (a `ProtocolError` if not an *expect*)."""
         target = self._target(dst)
-        tag, payload = encode(msg)
+        tag, payload, given = encode_for_delivery(msg)
         bus, state = self._bus, self._state
         now = bus.timeline.now
         counter = state.counter = state.counter + 1
         key = ((now * GOLDEN) ^ state.salt) & MASK64
-        bus.timeline.push(now, (key, state.name, counter, ASK, target, counter, payload, tag))
+        entry = (key, state.name, counter, ASK, target, counter, payload, tag, given)
+        bus.timeline.push(now, entry)
         state.wait_corr = counter
         state.wait_info = f"a reply from {dst!r} to {tag} (ask #{counter})"
         await self._park(W_ASK)
@@ -121,12 +122,12 @@ class Context:
         if not env.ask_id or ask not in state.open_asks:
             raise ProtocolError(f"{self.name!r} replied to {env.describe()}, not an open ask")
         target = self._target(env.sender)
-        tag, payload = encode(msg)
+        tag, payload, given = encode_for_delivery(msg)
         state.open_asks.remove(ask)
         now = self._bus.timeline.now
         counter = state.counter = state.counter + 1
         key = ((now * GOLDEN) ^ state.salt) & MASK64
-        entry = (key, state.name, counter, REPLY, target, env.ask_id, payload, tag)
+        entry = (key, state.name, counter, REPLY, target, env.ask_id, payload, tag, given)
         self._bus.timeline.push(now, entry)
 
     # -- waiting --------------------------------------------------------------------
@@ -142,7 +143,7 @@ class Context:
             raise ValueError(f"sleep_until({t_ns}) is in the past (now {timeline.now})")
         counter = state.counter = state.counter + 1
         key = ((t_ns * GOLDEN) ^ state.salt) & MASK64
-        timeline.push(t_ns, (key, state.name, counter, TIMER, state, counter, None, "Timer"))
+        timeline.push(t_ns, (key, state.name, counter, TIMER, state, counter, None, "Timer", None))
         # Bus.park, inlined: the runtime's hottest path, one coroutine frame less per wakeup
         state.waiting = W_TIMER
         bus.running -= 1

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TypeVar
+from typing import Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode
 from topology.cpumask import CpuMask
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound=type)
+
+_ATOMS: frozenset[object] = frozenset({int, float, str, bytes, bool, type(None), CpuMask})
 
 
 class RegistryError(TypeError):
@@ -86,6 +89,7 @@ class Registry:
     def __init__(self) -> None:
         self._by_tag: dict[str, MessageType] = {}
         self._by_class: dict[type, MessageType] = {}
+        self._immutable: dict[type, bool] = {}
 
     def register(self, cls: type, tag: str) -> MessageType:
         if not tag or not isinstance(tag, str):
@@ -103,6 +107,47 @@ class Registry:
 
     def by_tag(self, tag: str) -> MessageType | None:
         return self._by_tag.get(tag)
+
+    def immutable(self, cls: type) -> bool:
+        """Can an instance of *cls* be handed over as is (no field can ever change)?
+
+        True for registered enums, and for registered dataclasses whose field
+        types are built only from int, float, str, bytes, bool, None, CpuMask,
+        enums, tuples, frozensets and other immutable messages.  A ``list``,
+        ``dict``, ``object`` or unresolvable annotation makes it False.  The bus
+        then delivers the sender's object instead of decoding the bytes again:
+        frozen all the way down, it cannot tell the difference (the codec's
+        round trip is equal, tests/test_codec.py).
+        """
+        known = self._immutable.get(cls)
+        if known is None:
+            self._immutable[cls] = False  # while checking: a cycle counts as mutable
+            known = self._immutable[cls] = self._check_immutable(cls)
+        return known
+
+    def _check_immutable(self, cls: type) -> bool:
+        entry = self._by_class.get(cls)
+        if entry is None:
+            return False
+        if entry.is_enum:
+            return True
+        try:
+            hints = get_type_hints(cls)
+        except Exception:  # an annotation naming something local: assume the worst
+            return False
+        return all(self._immutable_type(hints[name]) for name in entry.fields)
+
+    def _immutable_type(self, hint: object) -> bool:
+        if hint in _ATOMS:
+            return True
+        origin = get_origin(hint)
+        if origin is Literal:
+            return True
+        if origin in (tuple, frozenset, Union, types.UnionType):
+            return all(arg is Ellipsis or self._immutable_type(arg) for arg in get_args(hint))
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return True
+        return isinstance(hint, type) and self.immutable(hint)
 
     def by_class(self, cls: type) -> MessageType | None:
         return self._by_class.get(cls)
@@ -162,6 +207,12 @@ class JobDone:
 # domain-generation numbers.
 
 REGISTRY.register(MemPolicy, "MemPolicy")
+
+TaskValue = (
+    int | str | bool | CpuMask | MemPolicy | tuple[tuple[int, int], ...] | tuple[str, CpuMask, str]
+) | None
+"""What a `Task` field may hold while it travels in a `TaskRecord` (the pending
+set_mempolicy ``(mode, nodes, flags)`` included)."""
 REGISTRY.register(MpolMode, "MpolMode")
 REGISTRY.register(MpolFlag, "MpolFlag")
 
@@ -169,9 +220,13 @@ REGISTRY.register(MpolFlag, "MpolFlag")
 @message("TaskRecord")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskRecord:
-    """A task's whole state while it travels (see actors/task.py `Task` for the fields)."""
+    """A task's whole state while it travels (see actors/task.py `Task` for the fields).
 
-    values: tuple[object, ...]
+    The value types are spelled out (tests/test_codec.py checks them against
+    `Task`'s fields) so that a record is immutable all the way down.
+    """
+
+    values: tuple[TaskValue, ...]
 
 
 @message("Tick")

@@ -1,9 +1,14 @@
 """Full-simulation benchmark: the seed004 workload scaled to N CPUs, one run per process.
 
 The workload is scenarios/seed004-tasklet.toml with the per-CPU load held
-constant: 8 hogs per CPU forked from CPU 0, and one fork-burst task (8
-children every 10 ms, living 5 ms) per 16 CPUs.  The machine has nodes of 8
-CPUs (seed004's ``node:8 core:8``) unless ``--nodes`` says otherwise.  Each
+constant: 8 hogs per CPU and one fork-burst task (8 children every 10 ms,
+living 5 ms) per 16 CPUs.  The machine has nodes of 8 CPUs (seed004's
+``node:8 core:8``) unless ``--nodes`` says otherwise.  Seed004 forks its hogs
+from CPU 0; here each node forks its own from its first CPU (and burst k
+starts on CPU 16k), so the per-CPU load is the same at every size from the
+first instant: a fork burst inside one jiffy stays on the forking CPU
+(2.6.14 find_idlest_group sees its source_load as 0), and from CPU 0 alone
+the spreading would take longer the more CPUs there are.  Each
 run happens in a fresh interpreter so that its peak RSS is its own, and
 reports one JSON object:
 
@@ -39,33 +44,28 @@ ERA = {"tasklet": "2.6.14", "percpu": "2.6.14", "softirq-serialize": "2.6.24"}
 def scenario_text(
     mode: str, cpus: int, *, nodes: int | None = None, duration_ms: int = 1000, per_cpu: int = 8
 ) -> str:
-    """The scaled seed004 scenario as TOML."""
+    """The scaled seed004 scenario as TOML (see the module docstring)."""
     nodes = nodes if nodes is not None else max(1, cpus // 8)
     if cpus % nodes:
         raise ValueError(f"{cpus} CPUs do not split into {nodes} nodes")
-    bursts = max(1, cpus // 16)
-    return f"""# bench: seed004 workload scaled to {cpus} CPUs ({mode})
-[machine]
-topology = "node:{nodes} core:{cpus // nodes} pu:1"
-era = "{ERA[mode]}"
-balancer = "{mode}"
-
-[run]
-duration = "{duration_ms}ms"
-
-[[tasks]]
-name = "hog"
-count = {per_cpu * cpus}
-cpu = 0
-
-[[tasks]]
-name = "burst"
-kind = "fork-burst"
-count = {bursts}
-children = 8
-fork_every = "10ms"
-lifetime = "5ms"
-"""
+    per_node = cpus // nodes
+    parts = [
+        f"# bench: seed004 workload scaled to {cpus} CPUs ({mode})",
+        f'[machine]\ntopology = "node:{nodes} core:{per_node} pu:1"',
+        f'era = "{ERA[mode]}"\nbalancer = "{mode}"',
+        f'[run]\nduration = "{duration_ms}ms"',
+    ]
+    for node in range(nodes):
+        first = node * per_node
+        parts.append(
+            f'[[tasks]]\nname = "hog-n{node}"\ncount = {per_cpu * per_node}\ncpu = {first}'
+        )
+    for k in range(max(1, cpus // 16)):
+        parts.append(
+            f'[[tasks]]\nname = "burst-{k}"\nkind = "fork-burst"\ncount = 1\ncpu = {16 * k}\n'
+            'children = 8\nfork_every = "10ms"\nlifetime = "5ms"'
+        )
+    return "\n\n".join(parts) + "\n"
 
 
 def peak_rss_mib() -> float:

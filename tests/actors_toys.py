@@ -92,6 +92,14 @@ class HopReply:
     path: tuple[str, ...]
 
 
+@message("toy.Bag")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bag:
+    """anyone -> anyone: a frozen message with a mutable field (it must travel as a copy)."""
+
+    items: dict[str, int]
+
+
 # -- ping-pong -------------------------------------------------------------------
 
 

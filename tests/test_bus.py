@@ -18,6 +18,7 @@ from actors import (
     Simulation,
     UnknownActor,
 )
+from actors.messages import REGISTRY
 from topology.cpumask import CpuMask
 
 Seen = list[tuple[int, int, str, object]]
@@ -73,19 +74,33 @@ def test_one_senders_messages_keep_their_order() -> None:
     assert [msg for _, _, _, msg in seen] == [toys.Ping(n=n) for n in range(20)]
 
 
-def test_receiver_gets_a_copy_not_the_senders_object() -> None:
-    sent = toys.Request(n=1, cpus=CpuMask.span(0, 200))
+def test_an_immutable_message_is_handed_over_and_a_mutable_one_copied() -> None:
+    # Frozen all the way down, a message cannot change, so the bus hands over the
+    # sender's object (no decode); a dict field could, so that one arrives decoded.
+    shared = toys.Request(n=1, cpus=CpuMask.span(0, 200))
+    bag = toys.Bag(items={"a": 1})
     seen: Seen = []
 
-    async def send_one(ctx: Context) -> None:
-        ctx.tell("inbox", sent)
+    async def send_two(ctx: Context) -> None:
+        ctx.tell("inbox", shared)
+        ctx.tell("inbox", bag)
 
     sim = Simulation()
     sim.spawn("inbox", collector, seen)
-    sim.spawn("sender", send_one)
+    sim.spawn("sender", send_two)
     run(sim)
-    received = seen[0][3]
-    assert (received == sent, received is sent) == (True, False)
+    got_shared, got_bag = (entry[3] for entry in seen)
+    assert got_shared is shared
+    assert (got_bag == bag, got_bag is bag) == (True, False)
+    bag.items["a"] = 2  # the sender mutates its dict after sending
+    assert got_bag == toys.Bag(items={"a": 1})
+
+
+def test_only_messages_frozen_all_the_way_down_count_as_immutable() -> None:
+    assert REGISTRY.immutable(toys.Request)
+    assert REGISTRY.immutable(toys.Hop)
+    assert not REGISTRY.immutable(toys.Bag)
+    assert not REGISTRY.immutable(dict)
 
 
 async def asker(ctx: Context, replies: list[tuple[int, object]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import types
 from dataclasses import dataclass
 
 import actors_toys as toys
@@ -189,3 +190,18 @@ def test_registry_refuses_a_reused_tag() -> None:
 def test_registry_lists_types_in_tag_order() -> None:
     tags = [entry.tag for entry in REGISTRY]
     assert tags == sorted(tags)
+
+
+def test_every_task_field_fits_a_task_record_value() -> None:
+    # TaskRecord spells out its value types so that the bus may hand records over
+    # uncopied (Registry.immutable); a new Task field of another type must fail here.
+    from typing import Union, get_args, get_origin, get_type_hints
+
+    from actors.messages import REGISTRY, TaskRecord, TaskValue
+    from actors.task import Task
+
+    allowed = set(get_args(TaskValue))
+    for name, hint in get_type_hints(Task).items():
+        members = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+        assert set(members) <= allowed, f"Task.{name}: {hint}"
+    assert REGISTRY.immutable(TaskRecord)

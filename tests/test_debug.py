@@ -51,7 +51,12 @@ def handmade(
 
 
 def messages(build: DomainBuild, fmt: str | None = None) -> list[str]:
-    return [e.message for e in sched_domain_debug(build, fmt).errors]
+    errors = sched_domain_debug(build, fmt).errors
+    # the checker's quiet mode (no text, no rendered masks) must find exactly the same
+    quiet = sched_domain_debug(build, fmt, text=False)
+    assert quiet.errors == errors
+    assert quiet.text == ""
+    return [e.message for e in errors]
 
 
 def bad_power_and_empty() -> DomainBuild:
