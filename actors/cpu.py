@@ -66,6 +66,7 @@ from actors.messages import (
     Tick,
     TrySerialize,
     TrySerializeReply,
+    WithdrawRequest,
 )
 from actors.shared import BoardEntry
 from actors.stats import TaskStats
@@ -141,6 +142,8 @@ class CpuActor:
         self.entry = BoardEntry()
         self.ticks_pending: dict[int, None] = {}
         self.want_pass = False
+        self.requested = False
+        """tasklet mode: my tasklet_schedule is in (queued, or refused and retrying each tick)"""
         self.dirty = True
         self.went_idle = False
         env.cpus[cpu] = self
@@ -193,7 +196,7 @@ class CpuActor:
         elif isinstance(msg, ActiveBalance):
             self._active_balance(msg, now)
         elif isinstance(msg, RunPass):
-            self.want_pass = True
+            self.want_pass, self.requested = True, False
         elif isinstance(msg, DomainsRebuilt):
             self._attach(msg.generation, now)
         elif isinstance(msg, SetOnline):
@@ -234,12 +237,15 @@ class CpuActor:
         if self.due_since is None:
             self.due_since = jiffy
         if self.mode is BalanceMode.TASKLET:
+            self.requested = True  # the balancer retries it at every tick (RefusalBook)
             self.ctx.tell(self.env.balancer, BalanceRequest(cpu=self.cpu))
         else:
             self.want_pass = True
 
     def _balance_due(self) -> int:
         """The first jiffy at which this CPU's tick starts balancing."""
+        if self.mode is BalanceMode.TASKLET and self.requested:
+            return FOREVER_NS  # asked already: no tick of mine needs waking for it
         if self.mode is not BalanceMode.PERCPU:
             return self.next_balance
         idle = IdleType.SCHED_IDLE if self.curr is None else IdleType.NOT_IDLE
@@ -698,6 +704,9 @@ class CpuActor:
         if online:
             self.next_balance = now // self.tick_ns
             return
+        if self.requested:  # a dead CPU ticks no more: it stops retrying
+            self.requested = False
+            self.ctx.tell(self.env.balancer, WithdrawRequest(cpu=self.cpu))
         runnable = self._runnable()
         if self.curr is not None:
             self._switch_out(self.curr, now)

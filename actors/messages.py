@@ -284,9 +284,32 @@ class ActiveBalance:
 @message("BalanceRequest")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BalanceRequest:
-    """CPU -> balancer (tasklet mode): tasklet_schedule at this tick (LB-T2)."""
+    """CPU -> balancer (tasklet mode): tasklet_schedule at this tick (LB-T2).
+
+    A refused CPU keeps calling tasklet_schedule at every tick; it sends this
+    once and the balancer counts its refusals tick by tick until it wins or
+    sends `WithdrawRequest` (lazy, like the ticks themselves).
+    """
 
     cpu: int
+
+
+@message("WithdrawRequest")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WithdrawRequest:
+    """CPU -> balancer (tasklet mode): I stopped ticking (offline); stop retrying for me."""
+
+    cpu: int
+
+
+@message("TickContest")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickContest:
+    """Balancer -> itself: the first tick after the tasklet left SCHED; the waiting CPUs
+    call tasklet_schedule again (*settle*: the second step, after this tick's requests)."""
+
+    jiffy: int
+    settle: bool
 
 
 @message("RunPass")

@@ -21,7 +21,7 @@ from typing import Any
 
 import trio
 
-from actors.balancer import balancer
+from actors.balancer import RefusalBook, balancer
 from actors.checker import Checker, InvariantViolation
 from actors.config import BalanceMode, SimConfig
 from actors.controller import CpusetController, controller
@@ -51,6 +51,8 @@ class RunEnv:
     controller: str = "controller"
     controller_state: CpusetController | None = None
     trace: RunTrace | None = None
+    refusals: RefusalBook | None = None
+    """the balancer's waiting CPUs (tasklet mode), charged when the run ends"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,8 @@ class SchedRun:
             status = outcome.status
         except InvariantViolation as exc:  # what the checker found: reported in the result
             error, status = exc, "error"
+        if self.env.refusals is not None:
+            self.env.refusals.close_all(self.sim.now_ns)
         if error is None and self.env.checker is not None:
             self.env.checker.audit_all()
             if self.env.checker.problems:
