@@ -55,7 +55,7 @@ from actors.messages import (
     TaskExited,
     TaskMoved,
 )
-from actors.shared import BoardView
+from actors.shared import PlacementView
 from actors.task import Task
 from cpuset import CpusetFS, build_domains, run_shell
 from cpuset.events import (
@@ -286,7 +286,7 @@ class CpusetController:
             )  # fmt: skip
             self._place_new(child, cpu, view)
 
-    def _place_new(self, task: Task, start: int, view: BoardView) -> None:
+    def _place_new(self, task: Task, start: int, view: PlacementView) -> None:
         """wake_up_new_task: sched_balance_self(SD_BALANCE_FORK) from the parent's CPU."""
         usable = task.cpus_allowed & self.shared.online
         if not usable:

@@ -32,7 +32,7 @@ from topology.domains import DomainBuild
 from topology.loadbalance import SCHED_LOAD_SCALE, CpuLoad, MovableTask
 from topology.placement import PlacementTally, cpu_load_after
 
-__all__ = ["BoardEntry", "BoardView", "Domains", "LoadBoard", "Shared"]
+__all__ = ["BoardEntry", "BoardView", "Domains", "LoadBoard", "PlacementView", "Shared"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class BoardView(Sequence[CpuLoad]):
     no result: the sums are the loops the kernel runs, done once.
     """
 
-    __slots__ = ("_entries", "_jiffy", "_members", "_memo", "_moving", "_sums", "extra")
+    __slots__ = ("_entries", "_jiffy", "_members", "_memo", "_moving", "_sums")
 
     def __init__(self, entries: Sequence[BoardEntry], jiffy: int) -> None:
         self._entries = entries
@@ -85,8 +85,6 @@ class BoardView(Sequence[CpuLoad]):
         """(span bits, load index, high) -> the span's summed target/source load"""
         self._members: dict[int, dict[tuple[int, int, bool], None]] = {}
         """cpu -> the cached sums it is part of"""
-        self.extra: dict[int, int] = {}
-        """tasks placed by the reader itself meanwhile (fork placement of a burst)"""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -101,9 +99,8 @@ class BoardView(Sequence[CpuLoad]):
         hit = self._memo.get(cpu)
         if hit is None:
             entry = self._entries[cpu]
-            nr = entry.nr_running + self.extra.get(cpu, 0)
             load = entry.at(self._jiffy)
-            hit = self._memo[cpu] = CpuLoad(nr, load)
+            hit = self._memo[cpu] = CpuLoad(entry.nr_running, load)
             now = entry.nr_running * SCHED_LOAD_SCALE
             if load[0] != now or load[1] != now or load[2] != now:
                 self._moving.add(cpu)
@@ -124,18 +121,6 @@ class BoardView(Sequence[CpuLoad]):
                 members.setdefault(cpu, {})[key] = None
             self._sums[key] = total
         return total
-
-    def add(self, cpu: int) -> None:
-        """One more task on *cpu*, placed by this reader (the cached sums follow)."""
-        old = self[cpu]
-        self.extra[cpu] = self.extra.get(cpu, 0) + 1
-        del self._memo[cpu]
-        new = self[cpu]
-        sums = self._sums
-        for key in self._members.get(cpu, ()):
-            if key in sums:
-                _, idx, high = key
-                sums[key] += _pick(new, idx, high) - _pick(old, idx, high)
 
     def forget(self, cpus: Iterable[int]) -> None:
         """Drop what was read of *cpus* (their slots changed)."""
@@ -160,6 +145,60 @@ def _pick(load: CpuLoad, idx: int, high: bool) -> int:
         return now
     old = load.cpu_load[idx - 1]
     return (old if old > now else now) if high else (old if old < now else now)
+
+
+class PlacementView(Sequence[CpuLoad]):
+    """The shared view plus the tasks a fork burst placed so far (`add`), private to it.
+
+    Reads fall through to the shared view (and its cached group sums); a sum
+    over a span holding added tasks is corrected by their difference, and kept
+    up to date as more are added.
+    """
+
+    __slots__ = ("_base", "_extra", "_sums")
+
+    def __init__(self, base: BoardView) -> None:
+        self._base = base
+        self._extra: dict[int, int] = {}
+        self._sums: dict[tuple[int, int, bool], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    @overload
+    def __getitem__(self, cpu: int) -> CpuLoad: ...
+    @overload
+    def __getitem__(self, cpu: slice) -> Sequence[CpuLoad]: ...
+    def __getitem__(self, cpu: int | slice) -> CpuLoad | Sequence[CpuLoad]:
+        if isinstance(cpu, slice):
+            return [self[i] for i in range(len(self))[cpu]]
+        load = self._base[cpu]
+        more = self._extra.get(cpu)
+        return load if more is None else CpuLoad(load.nr_running + more, load.cpu_load)
+
+    def __iter__(self) -> Iterator[CpuLoad]:
+        return (self[i] for i in range(len(self)))
+
+    def span_load(self, span: CpuMask, idx: int, high: bool) -> int:
+        key = (span.bits, idx, high)
+        total = self._sums.get(key)
+        if total is None:
+            total = self._base.span_load(span, idx, high)
+            for cpu in self._extra:
+                if cpu in span:
+                    total += _pick(self[cpu], idx, high) - _pick(self._base[cpu], idx, high)
+            self._sums[key] = total
+        return total
+
+    def add(self, cpu: int) -> None:
+        """One more task on *cpu* (the cached sums over spans holding it follow)."""
+        old = self[cpu]
+        self._extra[cpu] = self._extra.get(cpu, 0) + 1
+        new = self[cpu]
+        for key in self._sums:
+            bits, idx, high = key
+            if bits >> cpu & 1:
+                self._sums[key] += _pick(new, idx, high) - _pick(old, idx, high)
 
 
 class LoadBoard:
@@ -194,9 +233,9 @@ class LoadBoard:
             view.advance(jiffy)
         return view
 
-    def placement_view(self, jiffy: int) -> BoardView:
-        """A private view a fork burst places its children on (`BoardView.add`)."""
-        return BoardView(self.entries, jiffy)
+    def placement_view(self, jiffy: int) -> PlacementView:
+        """A private view a fork burst places its children on (`PlacementView.add`)."""
+        return PlacementView(self.view(jiffy))
 
 
 class Domains:

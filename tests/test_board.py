@@ -65,9 +65,9 @@ def test_shared_view_sums_equal_the_naive_loop_across_commits_and_jiffies(
             jiffy += step
 
 
-@given(st.lists(entries, min_size=NR, max_size=NR), st.lists(st.integers(0, NR - 1)), spans)
+@given(st.lists(entries, min_size=NR, max_size=NR), st.lists(st.integers(0, NR - 1)), spans, spans)
 def test_placement_view_sums_follow_the_tasks_it_adds(
-    slots: list[BoardEntry], added: list[int], span: CpuMask
+    slots: list[BoardEntry], added: list[int], span: CpuMask, later: CpuMask
 ) -> None:
     board = LoadBoard(NR)
     for cpu, entry in enumerate(slots):
@@ -82,4 +82,6 @@ def test_placement_view_sums_follow_the_tasks_it_adds(
     bumped = [BoardEntry(30, e.at(30), e.nr_running + added.count(c)) for c, e in enumerate(slots)]
     for idx, high in before:
         assert view.span_load(span, idx, high) == naive(bumped, 30, span, idx, high)
+        assert view.span_load(later, idx, high) == naive(bumped, 30, later, idx, high)
+    assert [view[c] for c in range(NR)] == [CpuLoad(e.nr_running, e.cpu_load) for e in bumped]
     assert board.view(30).span_load(span, 0, True) == naive(board.entries, 30, span, 0, True)
