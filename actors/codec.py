@@ -141,17 +141,20 @@ def encode(msg: object) -> tuple[str, bytes]:
     return entry.tag, _packer.pack([entry.tag, *entry.values(msg)])
 
 
-def encode_for_delivery(msg: object) -> tuple[str, bytes, object]:
+def encode_for_delivery(msg: object, logged: bool = True) -> tuple[str, bytes, object]:
     """`encode`, plus what the receiver gets: *msg* itself if immutable, else `DECODE`.
 
     An immutable message (`Registry.immutable`) is handed over as is: decoding
     its bytes would give an equal object that nobody can tell apart from it.
+    Unless *logged*, nobody reads its bytes either, and they are not made (b"").
     """
     entry = REGISTRY.by_class(type(msg))
     if entry is None or entry.is_enum:
         raise CodecError(f"{type(msg).__qualname__} is not a registered message (use @message)")
-    payload = _packer.pack([entry.tag, *entry.values(msg)])
-    return entry.tag, payload, msg if REGISTRY.immutable(entry.cls) else DECODE
+    if REGISTRY.immutable(entry.cls):
+        payload = _packer.pack([entry.tag, *entry.values(msg)]) if logged else b""
+        return entry.tag, payload, msg
+    return entry.tag, _packer.pack([entry.tag, *entry.values(msg)]), DECODE
 
 
 DECODE: object = object()

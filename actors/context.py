@@ -82,7 +82,7 @@ class Context:
     def tell(self, dst: str, msg: object, *, at_ns: int | None = None) -> None:
         """Send *msg* to *dst*: delivered in the next delta, or at *at_ns* if given (>= now)."""
         target = self._target(dst)
-        tag, payload, given = encode_for_delivery(msg)
+        tag, payload, given = encode_for_delivery(msg, self._bus.log is not None)
         timeline = self._bus.timeline
         if at_ns is None:
             at_ns = timeline.now
@@ -100,7 +100,7 @@ class Context:
     async def ask(self, dst: str, msg: object, expect: type[Any] | None = None) -> Any:
         """Send *msg* to *dst* and wait for its reply (a `ProtocolError` if not an *expect*)."""
         target = self._target(dst)
-        tag, payload, given = encode_for_delivery(msg)
+        tag, payload, given = encode_for_delivery(msg, self._bus.log is not None)
         bus, state = self._bus, self._state
         now = bus.timeline.now
         counter = state.counter = state.counter + 1
@@ -122,7 +122,7 @@ class Context:
         if not env.ask_id or ask not in state.open_asks:
             raise ProtocolError(f"{self.name!r} replied to {env.describe()}, not an open ask")
         target = self._target(env.sender)
-        tag, payload, given = encode_for_delivery(msg)
+        tag, payload, given = encode_for_delivery(msg, self._bus.log is not None)
         state.open_asks.remove(ask)
         now = self._bus.timeline.now
         counter = state.counter = state.counter + 1

@@ -205,3 +205,18 @@ def test_every_task_field_fits_a_task_record_value() -> None:
         members = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
         assert set(members) <= allowed, f"Task.{name}: {hint}"
     assert REGISTRY.immutable(TaskRecord)
+
+
+def test_delivery_without_a_log_skips_the_bytes_of_immutable_messages_only() -> None:
+    import actors_toys as toys
+
+    from actors.codec import DECODE, decode, encode_for_delivery
+
+    ping = toys.Ping(n=3)
+    assert encode_for_delivery(ping, logged=False) == ("toy.Ping", b"", ping)
+    tag, payload, given = encode_for_delivery(ping)
+    assert (tag, decode(payload), given) == ("toy.Ping", ping, ping)
+    bag = toys.Bag(items={"a": 1})
+    tag, payload, given = encode_for_delivery(bag, logged=False)
+    assert given is DECODE
+    assert decode(payload) == bag
