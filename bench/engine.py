@@ -14,6 +14,9 @@ median of 3 interleaved repetitions.  Prints; never asserts.
 
     python bench/engine.py           # ~3 minutes
     python bench/engine.py --quick   # ~20 seconds, same table, noisier
+
+`samples` returns every repetition (bench/run.py tabulates them with the rest
+of the suite); `measure` their medians.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from actors import Context, LogSpec, Simulation
 
 MODELS = ("lockstep", "staggered")
 SIZES = (64, 1024, 4096)
+EVENTS = 300_000
+QUICK_EVENTS = 20_000
 ENGINES = ("simpy", "trio", "bus", "bus+log")
 TARGETS = "targets: bus >= 0.35x SimPy (lockstep), >= 3x trio MockClock, log cost <= 1.3x"
 
@@ -118,19 +123,29 @@ def run_bus(model: str, n: int, events: int, log: Path | None = None) -> float:
     return meter.rate()
 
 
-def measure(model: str, n: int, events: int, repeats: int, tmp: Path) -> dict[str, float]:
-    """Median events/s per engine; repetitions interleave the engines to share the noise."""
+def samples(model: str, n: int, events: int, repeats: int, tmp: Path) -> dict[str, list[float]]:
+    """Events/s of every repetition per engine; repetitions interleave the engines.
+
+    Interleaving shares the box's noise between the engines, so the ratio of the
+    i-th samples of two engines compares runs made at about the same time.
+    """
     runs: dict[str, Callable[[], float]] = {
         "simpy": lambda: run_simpy(model, n, events),
         "trio": lambda: run_trio(model, n, events // 5),
         "bus": lambda: run_bus(model, n, events),
         "bus+log": lambda: run_bus(model, n, events, tmp / "bench.msgpack"),
     }
-    samples: dict[str, list[float]] = {engine: [] for engine in ENGINES}
+    rates: dict[str, list[float]] = {engine: [] for engine in ENGINES}
     for _ in range(repeats):
         for engine, run in runs.items():
-            samples[engine].append(run())
-    return {engine: statistics.median(values) for engine, values in samples.items()}
+            rates[engine].append(run())
+    return rates
+
+
+def measure(model: str, n: int, events: int, repeats: int, tmp: Path) -> dict[str, float]:
+    """Median events/s per engine (of `samples`)."""
+    rates = samples(model, n, events, repeats, tmp)
+    return {engine: statistics.median(values) for engine, values in rates.items()}
 
 
 def main() -> None:
@@ -138,7 +153,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer events per run")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    events = 20_000 if args.quick else 300_000
+    events = QUICK_EVENTS if args.quick else EVENTS
     header = (
         f"{'model':<10}{'N':>6}{'simpy ev/s':>12}{'trio ev/s':>11}{'bus ev/s':>10}"
         f"{'bus+log':>10}{'bus/simpy':>11}{'bus/trio':>10}{'log cost':>10}"
