@@ -27,17 +27,21 @@ Refusals are counted on the refused CPU's statistics.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from actors.context import Context
+from actors.mailbox import Envelope
 from actors.messages import (
     BalanceRequest,
     PassDone,
     ReleaseSerialize,
     RunPass,
+    SerializeGranted,
     TickContest,
     TrySerialize,
     TrySerializeReply,
+    WaitSerialize,
     WithdrawRequest,
 )
 from topology.tasklet import Tasklet, TaskletStep, tasklet_action, tasklet_schedule, tasklet_unlock
@@ -49,25 +53,35 @@ __all__ = ["RefusalBook", "balancer"]
 
 
 class RefusalBook:
-    """The CPUs refused by the busy tasklet that retry at every tick: cpu -> first refused jiffy."""
+    """CPUs that retry at every tick until they get in: cpu -> first jiffy still to charge.
 
-    def __init__(self, env: RunEnv) -> None:
-        self.env = env
+    Each tick of a streak costs *labels* refusals (one per SD_SERIALIZE level a
+    walk skips; one for the tasklet), added to the CPU's *counter* statistic
+    when the streak ends, with a trace instant *what* per refusal.
+    """
+
+    def __init__(self, env: RunEnv, counter: str, what: str, minimum: int) -> None:
+        self.env, self.counter, self.what, self.minimum = env, counter, what, minimum
         self.waiting: dict[int, int] = {}
+        self.labels: dict[int, tuple[str, ...]] = {}
 
-    def refuse(self, cpu: int, jiffy: int) -> None:
-        self.waiting.setdefault(cpu, jiffy)
+    def refuse(self, cpu: int, jiffy: int, labels: tuple[str, ...] = ("",)) -> None:
+        if cpu not in self.waiting:
+            self.waiting[cpu], self.labels[cpu] = jiffy, labels
 
     def close(self, cpu: int, last_jiffy: int) -> None:
         """*cpu*'s streak ends: it was refused at every tick from its first through *last_jiffy*."""
-        first = self.waiting.pop(cpu)
-        count = max(1, last_jiffy - first + 1)
-        self.env.stats.cpus[cpu].tasklet_refusals += count
+        first, labels = self.waiting.pop(cpu), self.labels.pop(cpu)
+        ticks = max(self.minimum, last_jiffy - first + 1)
+        stats = self.env.stats.cpus[cpu]
+        setattr(stats, self.counter, getattr(stats, self.counter) + ticks * len(labels))
         trace = self.env.trace
         if trace is not None:
             tick = self.env.config.tick_ns
-            for k in range(count):
-                trace.instant((first + k) * tick, cpu, "tasklet_refused")
+            for k in range(ticks):
+                for label in labels:
+                    args = {"level": label} if label else {}
+                    trace.instant((first + k) * tick, cpu, self.what, **args)
 
     def close_all(self, now_ns: int) -> None:
         """The run ended: charge every waiting CPU up to the last tick."""
@@ -80,36 +94,41 @@ async def balancer(ctx: Context, env: RunEnv) -> None:
     """The balancer actor (see the module docstring)."""
     tasklet = Tasklet()
     holder: int | None = None
-    book = env.refusals = RefusalBook(env)
+    book = env.refusals = RefusalBook(env, "tasklet_refusals", "tasklet_refused", 1)
+    locks = env.skips = RefusalBook(env, "serialize_skips", "serialize_skip", 0)
     tick = env.config.tick_ns
     contest: int | None = None
-    """the jiffy of the next scheduled contest"""
+    """the jiffy of the next scheduled tasklet contest"""
+    lock_contest: int | None = None
     while True:
         batch = await ctx.receive()
         jiffy = ctx.now_ns // tick
         requests: list[int] = []
-        settle = False
+        asks: list[tuple[int, Envelope]] = []
+        settle = lock_settle = False
         for envelope in batch:
             msg = envelope.msg
             if isinstance(msg, BalanceRequest):
                 requests.append(msg.cpu)
             elif isinstance(msg, WithdrawRequest):
-                if msg.cpu in book.waiting:
-                    book.close(msg.cpu, jiffy - 1)
+                for waiting in (book, locks):
+                    if msg.cpu in waiting.waiting:
+                        waiting.close(msg.cpu, jiffy - 1)
                 if msg.cpu in requests:
                     requests.remove(msg.cpu)
             elif isinstance(msg, TickContest):
-                if msg.settle:
+                if not msg.settle:  # this tick's own requests arrive in the next delta
+                    ctx.tell(ctx.name, replace(msg, settle=True))
+                elif msg.lock:
+                    lock_settle, lock_contest = True, None
+                else:
                     settle, contest = True, None
-                else:  # this tick's own requests arrive in the next delta: decide then
-                    ctx.tell(ctx.name, TickContest(jiffy=msg.jiffy, settle=True))
             elif isinstance(msg, PassDone):
                 tasklet = tasklet_unlock(tasklet, msg.cpu)
             elif isinstance(msg, TrySerialize):
-                acquired = holder is None
-                if acquired:
-                    holder = msg.cpu
-                ctx.reply(envelope, TrySerializeReply(acquired=acquired))
+                asks.append((msg.cpu, envelope))
+            elif isinstance(msg, WaitSerialize):
+                locks.refuse(msg.cpu, jiffy + 1, msg.levels)  # this tick's skips: counted there
             elif isinstance(msg, ReleaseSerialize):
                 if holder != msg.cpu:
                     raise RuntimeError(f"cpu {msg.cpu} released a lock held by {holder}")
@@ -122,6 +141,43 @@ async def balancer(ctx: Context, env: RunEnv) -> None:
         if book.waiting and not tasklet.sched and contest is None:
             contest = jiffy + 1
             ctx.tell(ctx.name, TickContest(jiffy=contest, settle=False), at_ns=contest * tick)
+        if asks or lock_settle:
+            holder = _trylock(ctx, env, locks, holder, asks, lock_settle, jiffy)
+        if locks.waiting and holder is None and lock_contest is None:
+            lock_contest = jiffy + 1
+            at = lock_contest * tick
+            ctx.tell(ctx.name, TickContest(jiffy=lock_contest, settle=False, lock=True), at_ns=at)
+
+
+def _trylock(
+    ctx: Context,
+    env: RunEnv,
+    locks: RefusalBook,
+    holder: int | None,
+    asks: list[tuple[int, Envelope]],
+    settle: bool,
+    jiffy: int,
+) -> int | None:
+    """This delta's spin_trylock(&balancing) calls: in message order, or raced at a contest.
+
+    An asking CPU is answered; a waiting CPU that wins is told `SerializeGranted`.
+    """
+    asked = dict(asks)
+    order = [cpu for cpu, _ in asks]
+    if settle:
+        order = sorted(asked.keys() | locks.waiting.keys())
+        ctx.rng.shuffle(order)
+    for cpu in order:
+        acquired = holder is None
+        if acquired:
+            holder = cpu
+            if cpu in locks.waiting:
+                locks.close(cpu, jiffy - 1)
+        if cpu in asked:
+            ctx.reply(asked[cpu], TrySerializeReply(acquired=acquired))
+        elif acquired:
+            ctx.tell(env.cpu_names[cpu], SerializeGranted())
+    return holder
 
 
 def _schedule(

@@ -58,6 +58,7 @@ from actors.messages import (
     RebindNotice,
     ReleaseSerialize,
     RunPass,
+    SerializeGranted,
     SetCpusAllowed,
     SetMempolicy,
     SetOnline,
@@ -66,6 +67,7 @@ from actors.messages import (
     Tick,
     TrySerialize,
     TrySerializeReply,
+    WaitSerialize,
     WithdrawRequest,
 )
 from actors.shared import BoardEntry
@@ -144,6 +146,12 @@ class CpuActor:
         self.want_pass = False
         self.requested = False
         """tasklet mode: my tasklet_schedule is in (queued, or refused and retrying each tick)"""
+        self.lock_wait = False
+        """softirq-serialize: refused the lock while a level was due, retrying at each tick"""
+        self.lock_granted = False
+        """softirq-serialize: the balancer says my tick's try-lock succeeded"""
+        self.next_unskipped: int | None = None
+        """softirq-serialize, while lock_wait: when a level outside the lock falls due"""
         self.dirty = True
         self.went_idle = False
         env.cpus[cpu] = self
@@ -197,6 +205,8 @@ class CpuActor:
             self._active_balance(msg, now)
         elif isinstance(msg, RunPass):
             self.want_pass, self.requested = True, False
+        elif isinstance(msg, SerializeGranted):
+            self.want_pass, self.lock_granted = True, True
         elif isinstance(msg, DomainsRebuilt):
             self._attach(msg.generation, now)
         elif isinstance(msg, SetOnline):
@@ -246,6 +256,8 @@ class CpuActor:
         """The first jiffy at which this CPU's tick starts balancing."""
         if self.mode is BalanceMode.TASKLET and self.requested:
             return FOREVER_NS  # asked already: no tick of mine needs waking for it
+        if self.lock_wait:  # the balancer retries the lock for me; only other levels wake me
+            return FOREVER_NS if self.next_unskipped is None else self.next_unskipped
         if self.mode is not BalanceMode.PERCPU:
             return self.next_balance
         idle = IdleType.SCHED_IDLE if self.curr is None else IdleType.NOT_IDLE
@@ -476,15 +488,22 @@ class CpuActor:
         jiffy = now // self.tick_ns
         token = self.mode is BalanceMode.TASKLET
         serialized = False
-        if self.mode is BalanceMode.SOFTIRQ_SERIALIZE and any(
+        locking = self.mode is BalanceMode.SOFTIRQ_SERIALIZE and any(
             SdFlag.SERIALIZE in sd.flags and balances
             for sd, balances in zip(self.chain, self.balances, strict=True)
-        ):
+        )
+        waiting = self.lock_wait
+        if locking and self.lock_granted:
+            serialized = True
+        elif locking:
             reply = await self.ctx.ask(
                 self.env.balancer, TrySerialize(cpu=self.cpu), TrySerializeReply
             )
             serialized = reply.acquired
             now = self.ctx.now_ns
+        self.lock_granted = False
+        if serialized:
+            self.lock_wait = False
         if self.build is None:
             if token:
                 self.next_balance = jiffy + 60 * self.cfg.hz
@@ -528,11 +547,17 @@ class CpuActor:
             )
         if walk.next_balance is not None:
             self.next_balance = walk.next_balance
-        self.stats.serialize_skips += len(walk.serialize_skipped)
-        if self.trace is not None:
-            for skipped in walk.serialize_skipped:
-                name = self.chain[skipped].name
-                self.trace.instant(now, self.cpu, "serialize_skip", level=name)
+        self.next_unskipped = walk.next_unskipped
+        if not waiting:  # a waiting CPU's skips are the balancer's to count (RefusalBook)
+            self.stats.serialize_skips += len(walk.serialize_skipped)
+            if self.trace is not None:
+                for skipped in walk.serialize_skipped:
+                    name = self.chain[skipped].name
+                    self.trace.instant(now, self.cpu, "serialize_skip", level=name)
+        if locking and not serialized and walk.overdue_skipped and not waiting:
+            self.lock_wait = True
+            names = tuple(self.chain[i].name for i in walk.serialize_skipped)
+            self.ctx.tell(self.env.balancer, WaitSerialize(cpu=self.cpu, levels=names))
         if self.due_since is not None:
             self.stats.latency(now - self.due_since * self.tick_ns)
             self.due_since = None
@@ -704,8 +729,8 @@ class CpuActor:
         if online:
             self.next_balance = now // self.tick_ns
             return
-        if self.requested:  # a dead CPU ticks no more: it stops retrying
-            self.requested = False
+        if self.requested or self.lock_wait:  # a dead CPU ticks no more: it stops retrying
+            self.requested = self.lock_wait = False
             self.ctx.tell(self.env.balancer, WithdrawRequest(cpu=self.cpu))
         runnable = self._runnable()
         if self.curr is not None:

@@ -305,11 +305,29 @@ class WithdrawRequest:
 @message("TickContest")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TickContest:
-    """Balancer -> itself: the first tick after the tasklet left SCHED; the waiting CPUs
-    call tasklet_schedule again (*settle*: the second step, after this tick's requests)."""
+    """Balancer -> itself: the first tick after the tasklet left SCHED (*lock*: after the
+    SD_SERIALIZE lock was released); the waiting CPUs try again (*settle*: the second
+    step, once this tick's own requests have arrived)."""
 
     jiffy: int
     settle: bool
+    lock: bool = False
+
+
+@message("WaitSerialize")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitSerialize:
+    """CPU -> balancer (softirq-serialize): my SD_SERIALIZE *levels* were skipped while due;
+    I try the lock again at every tick until I get it (lazily: see `SerializeGranted`)."""
+
+    cpu: int
+    levels: tuple[str, ...]
+
+
+@message("SerializeGranted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SerializeGranted:
+    """Balancer -> a waiting CPU: your tick's spin_trylock(&balancing) succeeded; balance."""
 
 
 @message("RunPass")

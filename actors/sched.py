@@ -52,7 +52,9 @@ class RunEnv:
     controller_state: CpusetController | None = None
     trace: RunTrace | None = None
     refusals: RefusalBook | None = None
-    """the balancer's waiting CPUs (tasklet mode), charged when the run ends"""
+    """the CPUs waiting for the tasklet, charged when the run ends"""
+    skips: RefusalBook | None = None
+    """the CPUs waiting for the SD_SERIALIZE lock, charged when the run ends"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +147,9 @@ class SchedRun:
             status = outcome.status
         except InvariantViolation as exc:  # what the checker found: reported in the result
             error, status = exc, "error"
-        if self.env.refusals is not None:
-            self.env.refusals.close_all(self.sim.now_ns)
+        for book in (self.env.refusals, self.env.skips):
+            if book is not None:
+                book.close_all(self.sim.now_ns)
         if error is None and self.env.checker is not None:
             self.env.checker.audit_all()
             if self.env.checker.problems:

@@ -45,7 +45,7 @@ class _Env:
 
 def test_a_streak_is_one_refusal_per_tick_from_its_first_to_its_last() -> None:
     env = _Env(4)
-    book = RefusalBook(env)  # type: ignore[arg-type]
+    book = RefusalBook(env, "tasklet_refusals", "tasklet_refused", 1)  # type: ignore[arg-type]
     book.refuse(2, 10)
     book.refuse(2, 12)  # refused again later in the same streak: still from jiffy 10
     book.close(2, 14)
@@ -114,3 +114,52 @@ def test_who_wins_a_contest_depends_on_the_seed() -> None:
         passes = sorted((p[1], p[0]) for p in run.env.trace.passes if p[3] == "tasklet")
         winners.add(tuple(cpu for _, cpu in passes[:6]))
     assert len(winners) > 1
+
+
+# -- the SD_SERIALIZE try-lock (LB-T3): the same laziness --------------------------------
+
+
+def contended_lock(duration_ms: int, **kw: object) -> SimConfig:
+    """2.6.24 softirq-serialize on four nodes: every idle CPU wants the NODE level."""
+    return SimConfig(
+        machine=load_machine("node:4 core:4 pu:1"),
+        balance=BalanceMode.SOFTIRQ_SERIALIZE,
+        cpuset_era="2.6.24",
+        tasks=(TaskSpec(name="hog", count=3, cpu=0),),
+        cost=CostModel(base_ns=1_500_000, per_cpu_ns=0),
+        duration_ns=duration_ms * MS,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_a_lock_streak_charges_every_skipped_level_at_every_tick() -> None:
+    env = _Env(4)
+    book = RefusalBook(env, "serialize_skips", "serialize_skip", 0)  # type: ignore[arg-type]
+    book.refuse(1, 5, ("NODE", "ALLNODES"))
+    book.close(1, 7)
+    assert env.stats.cpus[1].serialize_skips == 6
+    book.refuse(2, 9, ("NODE",))
+    book.close(2, 8)  # granted at the very tick it started waiting from: nothing more
+    assert env.stats.cpus[2].serialize_skips == 0
+    levels = [args["level"] for _, cpu, _, args in env.trace.instants if cpu == 1]
+    assert levels == ["NODE", "ALLNODES"] * 3
+
+
+def test_lock_skips_match_the_statistics_and_fall_on_ticks() -> None:
+    run = SchedRun(contended_lock(80), seed=4, trace=RunTrace())
+    result = run.run()
+    assert result.error is None
+    assert run.env.trace is not None
+    skips = [(t, cpu) for t, cpu, what, _ in run.env.trace.instants if what == "serialize_skip"]
+    assert len(skips) == result.statistics.total("serialize_skips") > 0
+    assert len(set(skips)) == len(skips)
+    assert run.env.checker is not None
+
+
+def test_lazy_lock_waiters_equal_cpus_waking_at_every_jiffy() -> None:
+    lazy = SchedRun(contended_lock(80), seed=6).run()
+    exact = SchedRun(contended_lock(80, exact_ticks=True), seed=6).run()
+    skips = [c.serialize_skips for c in lazy.statistics.cpus]
+    assert skips == [c.serialize_skips for c in exact.statistics.cpus]
+    assert [c.passes for c in lazy.statistics.cpus] == [c.passes for c in exact.statistics.cpus]
+    assert sum(skips) > 0

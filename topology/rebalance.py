@@ -107,6 +107,11 @@ class RebalancePass:
     """New rq->next_balance, or None when the era leaves it alone."""
     idle: IdleType
     """The idle type after the walk."""
+    overdue_skipped: bool = False
+    """SOFTIRQ_2620: a level skipped for the try-lock was already due (the CPU will
+    try again at its next tick)."""
+    next_unskipped: int | None = None
+    """SOFTIRQ_2620: next_balance over the visited levels that were not skipped."""
 
 
 LoadBalance = Callable[[int, IdleType], LbReport]
@@ -145,6 +150,8 @@ class _Walk:
     balanced: tuple[tuple[int, IdleType], ...] = ()
     skipped: tuple[int, ...] = ()
     next_balance: int | None = None
+    overdue_skipped: bool = False
+    next_unskipped: int | None = None
 
 
 def rebalance_domains(
@@ -173,7 +180,15 @@ def rebalance_domains(
         walk = _walk_catch_up(walk, now, hz, load_balance)
         if era is BalanceEra.TASKLET_MM:
             walk = replace(walk, next_balance=_tasklet_next_balance(walk.levels, jiffies, hz))
-    return RebalancePass(walk.levels, walk.balanced, walk.skipped, walk.next_balance, walk.idle)
+    return RebalancePass(
+        walk.levels,
+        walk.balanced,
+        walk.skipped,
+        walk.next_balance,
+        walk.idle,
+        walk.overdue_skipped,
+        walk.next_unskipped,
+    )
 
 
 def _balance_level(walk: _Walk, i: int, lb: LoadBalance, last_balance: int) -> tuple[_Walk, bool]:
@@ -223,6 +238,8 @@ def _walk_2620(
 ) -> _Walk:
     """2.6.20+ rebalance_domains: time_after_eq, ``last_balance = jiffies``, serialize skips."""
     next_balance, visited = jiffies + 60 * hz, False
+    unskipped: int | None = None
+    overdue = False
     for i, level in enumerate(walk.levels):
         if not level.load_balance:
             continue
@@ -230,13 +247,22 @@ def _walk_2620(
         if interval_cap is not None:
             interval = min(interval, interval_cap)
         balance = True
-        if level.serialize and try_serialize is not None and not try_serialize(i):
+        skip = level.serialize and try_serialize is not None and not try_serialize(i)
+        if skip:
             walk = replace(walk, skipped=(*walk.skipped, i))
+            overdue = overdue or jiffies >= level.last_balance + interval
         elif jiffies >= level.last_balance + interval:
             walk, balance = _balance_level(walk, i, lb, jiffies)
         deadline = walk.levels[i].last_balance + interval
         if next_balance > deadline:
             next_balance, visited = deadline, True
+        if not skip and (unskipped is None or deadline < unskipped):
+            unskipped = deadline
         if not balance:
             break
-    return replace(walk, next_balance=next_balance if visited else None)
+    return replace(
+        walk,
+        next_balance=next_balance if visited else None,
+        overdue_skipped=overdue,
+        next_unskipped=unskipped,
+    )
