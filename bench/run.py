@@ -301,6 +301,9 @@ def measure_or_none(say: Progress, section: str, tag: str, **kwargs: Any) -> dic
     return result
 
 
+SIM_TARGETS = {"events_per_s": Target(">=", 50_000, " ev/s")}
+"""Issue 8: the full simulation at >= 50k simulated events (bus deliveries) per second."""
+
 METRICS = (
     ("wall", "wall_s", "s"),
     ("events/s", "events_per_s", "ev/s"),
@@ -357,7 +360,7 @@ def simulate_section(plan: Plan, say: Progress, raw: list[dict[str, Any]]) -> li
     large, small = plan.scaling
     for mode in plan.sim_modes:
         for cpus in plan.sim_cpus:
-            rows += run_rows("simulate", f"{mode} {cpus} CPUs", runs[mode, cpus], {})
+            rows += run_rows("simulate", f"{mode} {cpus} CPUs", runs[mode, cpus], SIM_TARGETS)
         if (mode, large) in runs and (mode, small) in runs:
             top = values(runs[mode, large], "wall_per_sim_s")
             bottom = values(runs[mode, small], "wall_per_sim_s")

@@ -69,6 +69,15 @@ def scenario_text(
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS: VmHWM, which execve resets (ru_maxrss keeps the high-water
+    mark of the process that spawned us, e.g. bench/run.py's own)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
