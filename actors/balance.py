@@ -21,6 +21,7 @@ sends `BalanceWork.actions`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from actors.messages import ActiveBalance, MigrateTasks
@@ -71,13 +72,19 @@ class BalanceWork:
     outcomes: list[tuple[str, str]] = field(default_factory=list)
     """(level, what load_balance found) for the trace"""
 
-    def groups(self, sd: SchedDomain) -> list[SchedGroup]:
+    rings: Sequence[Sequence[SchedGroup]] = ()
+    """per level, the domain's groups in ring order (the CPU lists them once per generation)"""
+
+    def groups(self, level: int) -> Sequence[SchedGroup]:
+        if self.rings:
+            return self.rings[level]
+        sd = self.chain[level]
         return list(ring(sd.groups, len(sd.span) + 1))
 
     def load_balance(self, level: int, idle: IdleType) -> LbReport:
         """2.6.14 load_balance for chain[level] (the rebalance walk's callback)."""
         sd, state = self.chain[level], self.runtime[level]
-        groups = self.groups(sd)
+        groups = self.groups(level)
         self.scanned += len(sd.span)
         if self.designated and not self._is_designated(groups, idle):
             return LbReport(0, None, balance=False)
@@ -129,7 +136,7 @@ class BalanceWork:
     def load_balance_newidle(self, level: int) -> int:
         """2.6.14 load_balance_newidle for chain[level]: tasks pulled (no backoff, no kick)."""
         sd, state = self.chain[level], self.runtime[level]
-        groups = self.groups(sd)
+        groups = self.groups(level)
         self.scanned += len(sd.span)
         counts = self.stats.lb_counts(sd.name, "newidle")
         counts[LB_COUNT] += 1
@@ -154,7 +161,7 @@ class BalanceWork:
         )
         return len(moved)
 
-    def _is_designated(self, groups: list[SchedGroup], idle: IdleType) -> bool:
+    def _is_designated(self, groups: Sequence[SchedGroup], idle: IdleType) -> bool:
         """LB-SER-3: the first idle CPU of the local group, else its first CPU, balances."""
         if idle is IdleType.NEWLY_IDLE:
             return True
@@ -164,7 +171,7 @@ class BalanceWork:
                 return cpu == self.cpu
         return local.span.first() == self.cpu
 
-    def _busiest_queue(self, groups: list[SchedGroup], found: Busiest) -> int | None:
+    def _busiest_queue(self, groups: Sequence[SchedGroup], found: Busiest) -> int | None:
         return find_busiest_queue(groups[found.group].span, self.view)
 
     def _pick(

@@ -83,7 +83,7 @@ from cpuset.mempolicy import (
 from cpuset.tree import CpusetError
 from topology import CpuMask
 from topology.active_balance import active_load_balance
-from topology.domains import DomainBuild, SchedDomain
+from topology.domains import DomainBuild, SchedDomain, SchedGroup
 from topology.idle_balance import NewidleLevel, idle_balance, idle_balance_2620
 from topology.loadbalance import DomainRuntime, IdleType, balance_interval_jiffies
 from topology.rebalance import (
@@ -93,6 +93,7 @@ from topology.rebalance import (
     idle_from_nr_running,
     rebalance_domains,
 )
+from topology.sched_domain import ring
 from topology.sd_flags import SdFlag
 from topology.select_rq import WakePlacement, select_wake_cpu
 
@@ -134,9 +135,13 @@ class CpuActor:
         self.generation = -1
         self.build: DomainBuild | None = None
         self.chain: tuple[SchedDomain, ...] = ()
+        self.rings: tuple[tuple[SchedGroup, ...], ...] = ()
+        """per level of the chain, its groups in ring order"""
         self.balances: tuple[bool, ...] = ()
         """per level: does it balance (SD_LOAD_BALANCE, or any modern domain)"""
         self.runtime: list[DomainRuntime] = []
+        self.due_memo: list[int | None] = [None, None]
+        """percpu: `_balance_due` when busy / idle, until the runtime changes"""
         self.next_balance = 0
         self.due_since: int | None = None
         self.run_start_ns = 0
@@ -261,6 +266,9 @@ class CpuActor:
         if self.mode is not BalanceMode.PERCPU:
             return self.next_balance
         idle = IdleType.SCHED_IDLE if self.curr is None else IdleType.NOT_IDLE
+        known = self.due_memo[idle is IdleType.SCHED_IDLE]
+        if known is not None:
+            return known
         offset = cpu_offset(self.cpu, self.cfg.hz, self.cfg.machine.nr_cpus)
         due = FOREVER_NS
         for sd, state, balances in zip(self.chain, self.runtime, self.balances, strict=True):
@@ -269,6 +277,7 @@ class CpuActor:
                     state.balance_interval, sd.busy_factor, idle, self.cfg.hz
                 )
                 due = min(due, state.last_balance + interval - offset)
+        self.due_memo[idle is IdleType.SCHED_IDLE] = due
         return due
 
     def _plan(self, now: int) -> None:
@@ -469,6 +478,7 @@ class CpuActor:
 
     def _work(self, now: int) -> BalanceWork:
         assert self.build is not None
+        self.due_memo = [None, None]  # the pass rewrites the runtime
         return BalanceWork(
             cpu=self.cpu,
             now_ns=now,
@@ -480,6 +490,7 @@ class CpuActor:
             view=self.shared.board.view(now // self.tick_ns),
             designated=self.mode is BalanceMode.SOFTIRQ_SERIALIZE,
             active_balance=self.cfg.active_balance,
+            rings=self.rings,
         )
 
     async def _balance_pass(self) -> None:
@@ -542,6 +553,7 @@ class CpuActor:
         )
         for i, level in enumerate(walk.levels):
             state = self.runtime[i]
+            self.due_memo = [None, None]
             self.runtime[i] = DomainRuntime(
                 level.last_balance, level.balance_interval, state.nr_balance_failed
             )
@@ -599,6 +611,7 @@ class CpuActor:
 
     async def _spend(self, work: BalanceWork, now: int, token: bool, kind: str) -> None:
         """The pass takes its virtual time (the current task is stalled), then acts."""
+        self.due_memo = [None, None]
         cost = self.cfg.cost.pass_ns(work.scanned)
         if self.trace is not None:
             self.trace.passes.append((self.cpu, now, now + cost, kind, tuple(work.outcomes)))
@@ -712,6 +725,7 @@ class CpuActor:
             return
         self.generation, self.build = generation, build
         self.chain = build.chain(self.cpu)
+        self.rings = tuple(tuple(ring(sd.groups, len(sd.span) + 1)) for sd in self.chain)
         # 5.10 removed SD_LOAD_BALANCE: every attached modern domain balances
         modern = build.era == "modern"
         self.balances = tuple(modern or SdFlag.LOAD_BALANCE in sd.flags for sd in self.chain)
@@ -720,6 +734,7 @@ class CpuActor:
         if self.mode is BalanceMode.TASKLET:
             start += cpu_offset(self.cpu, self.cfg.hz, self.cfg.machine.nr_cpus)
         self.runtime = [DomainRuntime(start, sd.balance_interval, 0) for sd in self.chain]
+        self.due_memo = [None, None]
         self.ctx.tell(self.env.controller, DomainsAttached(cpu=self.cpu, generation=generation))
 
     def _set_online(self, online: bool, now: int) -> None:
