@@ -16,7 +16,7 @@ All loads are in SCHED_LOAD_SCALE units (128 per task of nice 0).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
@@ -136,6 +136,15 @@ def span_load(board: Sequence[CpuLoad], span: CpuMask, idx: int, *, high: bool) 
     return sum(pick(board[cpu], idx) for cpu in span)
 
 
+def _span_loads(board: Sequence[CpuLoad]) -> Callable[[CpuMask, int, bool], int]:
+    """`span_load` bound to *board* once per call of a group loop."""
+    cached = getattr(board, "span_load", None)
+    if cached is not None:
+        bound: Callable[[CpuMask, int, bool], int] = cached
+        return bound
+    return lambda span, idx, high: span_load(board, span, idx, high=high)
+
+
 def load_idx(sd: DomainParams, idle: IdleType) -> int:
     """The cpu_load index find_busiest_group uses for *idle* (busy/newidle/idle_idx)."""
     if idle is IdleType.NOT_IDLE:
@@ -164,9 +173,11 @@ def find_busiest_group(
     idx = load_idx(sd, idle)
     total_load = total_pwr = max_load = this_load = 0
     this = busiest = -1
+    sums = _span_loads(board)
     for i, group in enumerate(groups):
-        local = this_cpu in group.span
-        load = span_load(board, group.span, idx, high=local)
+        span = group.span
+        local = (span.bits >> this_cpu) & 1 == 1
+        load = sums(span, idx, local)
         total_load += load
         total_pwr += group.power
         avg = load * SCHED_LOAD_SCALE // group.power
@@ -378,11 +389,12 @@ def find_idlest_group(
     """
     margin = 100 + (imbalance_pct - 100) // 2
     min_load, this_load, idlest = -1, 0, None
+    sums = _span_loads(board)
     for i, group in enumerate(groups):
         if not group.span.intersects(allowed):
             continue
         local = this_cpu in group.span
-        avg = span_load(board, group.span, forkexec_idx, high=not local)
+        avg = sums(group.span, forkexec_idx, not local)
         avg = avg * SCHED_LOAD_SCALE // group.power
         if local:
             this_load = avg
