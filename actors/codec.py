@@ -67,25 +67,54 @@ def _int_bytes(value: int, signed: bool) -> bytes:
     return value.to_bytes(length, "little", signed=signed)
 
 
+_EXT_CACHE: dict[tuple[type, object], msgpack.ExtType] = {}
+"""Packed forms of small immutable values that recur (masks, enum members, policies),
+keyed by (type, value): an IntFlag member equals the int-valued member of another enum."""
+_EXT_CACHE_MAX = 1 << 13
+_SMALL_RECORD = 8
+"""records with at most this many fields are cached (a TaskRecord never recurs)"""
+
+
 def pack_default(obj: object) -> object:
     """msgpack ``default`` hook: tuples, masks, messages, enum members, big ints."""
     kind = type(obj)
     if kind is tuple:
         return list(obj)  # type: ignore[call-overload]
     if kind is CpuMask:
-        return msgpack.ExtType(EXT_MASK, _int_bytes(obj.bits, signed=False))  # type: ignore[attr-defined]
+        ext = _EXT_CACHE.get((kind, obj))
+        if ext is None:
+            ext = msgpack.ExtType(EXT_MASK, _int_bytes(obj.bits, signed=False))  # type: ignore[attr-defined]
+            _remember((kind, obj), ext)
+        return ext
     entry = REGISTRY.by_class(kind)
     if entry is not None:
         if entry.is_enum:
             member: enum.Enum = obj  # type: ignore[assignment]
-            return msgpack.ExtType(EXT_ENUM, _packb([entry.tag, member.value]))
-        return msgpack.ExtType(EXT_RECORD, _packb([entry.tag, *entry.values(obj)]))
+            ext = _EXT_CACHE.get((kind, member))
+            if ext is None:
+                ext = msgpack.ExtType(EXT_ENUM, _packb([entry.tag, member.value]))
+                _remember((kind, member), ext)
+            return ext
+        small = len(entry.fields) <= _SMALL_RECORD and REGISTRY.immutable(kind)
+        ext = _EXT_CACHE.get((kind, obj)) if small else None
+        if ext is None:
+            ext = msgpack.ExtType(EXT_RECORD, _packb([entry.tag, *entry.values(obj)]))
+            if small:
+                _remember((kind, obj), ext)
+        return ext
     if kind is int:
         return msgpack.ExtType(EXT_BIGINT, _int_bytes(obj, signed=True))  # type: ignore[arg-type]
     raise CodecError(
         f"cannot encode a {kind.__qualname__} ({obj!r:.60}): register it with @message, "
         "or use a tuple, dict, CpuMask or plain value"
     )
+
+
+def _remember(value: tuple[type, object], ext: msgpack.ExtType) -> None:
+    """Cache *value*'s packed form (immutable, so it always packs the same); bounded."""
+    if len(_EXT_CACHE) >= _EXT_CACHE_MAX:
+        _EXT_CACHE.clear()
+    _EXT_CACHE[value] = ext
 
 
 def _packb(value: object) -> bytes:

@@ -15,6 +15,7 @@ shuffles for real (this module must not import hypothesis).
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import sys
 from collections.abc import Callable
@@ -90,6 +91,20 @@ class HopReply:
     """the last link -> back up the chain: the full path."""
 
     path: tuple[str, ...]
+
+
+@message("toy.Color")
+class Color(enum.IntEnum):
+    """A registered enum whose members equal those of `Size` (codec cache keys)."""
+
+    RED = 1
+
+
+@message("toy.Size")
+class Size(enum.IntEnum):
+    """See `Color`."""
+
+    BIG = 1
 
 
 @message("toy.Bag")

@@ -220,3 +220,16 @@ def test_delivery_without_a_log_skips_the_bytes_of_immutable_messages_only() -> 
     tag, payload, given = encode_for_delivery(bag, logged=False)
     assert given is DECODE
     assert decode(payload) == bag
+
+
+def test_cached_packing_keeps_equal_values_of_different_types_apart() -> None:
+    # The codec caches the packed form of small immutable values; two IntEnum members
+    # that compare equal (both 1) must not share a cache entry.
+    from actors.codec import decode_value, encode_value
+
+    values = (toys.Color.RED, toys.Size.BIG, toys.Size.BIG, toys.Color.RED, CpuMask(1))
+    assert int(toys.Color.RED) == int(toys.Size.BIG)
+    for _ in range(2):  # the second time from the cache
+        out = decode_value(encode_value(values))
+        assert out == values
+        assert [type(v) for v in out] == [toys.Color, toys.Size, toys.Size, toys.Color, CpuMask]
