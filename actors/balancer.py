@@ -123,8 +123,8 @@ async def balancer(ctx: Context, env: RunEnv) -> None:
                     lock_settle, lock_contest = True, None
                 else:
                     settle, contest = True, None
-            elif isinstance(msg, PassDone):
-                tasklet = tasklet_unlock(tasklet, msg.cpu)
+            elif isinstance(msg, PassDone):  # the CPU holding it queued spins: it runs at once
+                tasklet = _action(ctx, env, tasklet_unlock(tasklet, msg.cpu))
             elif isinstance(msg, TrySerialize):
                 asks.append((msg.cpu, envelope))
             elif isinstance(msg, WaitSerialize):
@@ -201,6 +201,8 @@ def _schedule(
         order = sorted(set(requests) | book.waiting.keys())
         ctx.rng.shuffle(order)
     for cpu in order:
+        if tasklet.queued_on == cpu:
+            continue  # its own instance is pending: nothing to retry, no refusal
         tasklet, accepted = tasklet_schedule(tasklet, cpu)
         if not accepted:
             book.refuse(cpu, jiffy)

@@ -95,12 +95,13 @@ def pack_default(obj: object) -> object:
                 ext = msgpack.ExtType(EXT_ENUM, _packb([entry.tag, member.value]))
                 _remember((kind, member), ext)
             return ext
-        small = len(entry.fields) <= _SMALL_RECORD and REGISTRY.immutable(kind)
-        ext = _EXT_CACHE.get((kind, obj)) if small else None
+        values = entry.values(obj)
+        key = _record_key(kind, values) if len(values) <= _SMALL_RECORD else None
+        ext = _EXT_CACHE.get(key) if key is not None else None
         if ext is None:
-            ext = msgpack.ExtType(EXT_RECORD, _packb([entry.tag, *entry.values(obj)]))
-            if small:
-                _remember((kind, obj), ext)
+            ext = msgpack.ExtType(EXT_RECORD, _packb([entry.tag, *values]))
+            if key is not None:
+                _remember(key, ext)
         return ext
     if kind is int:
         return msgpack.ExtType(EXT_BIGINT, _int_bytes(obj, signed=True))  # type: ignore[arg-type]
@@ -108,6 +109,22 @@ def pack_default(obj: object) -> object:
         f"cannot encode a {kind.__qualname__} ({obj!r:.60}): register it with @message, "
         "or use a tuple, dict, CpuMask or plain value"
     )
+
+
+_EXACT = frozenset({int, str, CpuMask})
+
+
+def _record_key(kind: type, values: tuple[object, ...]) -> tuple[type, object] | None:
+    """A cache key for a small record, or None when its values could collide.
+
+    Only exact ints, strings, masks and enum members qualify: equal values of
+    other types can pack differently (1 and True and 1.0, 0.0 and -0.0), and a
+    list or dict is not a value at all.
+    """
+    for value in values:
+        if type(value) not in _EXACT and not isinstance(value, enum.Enum):
+            return None
+    return kind, (tuple(map(type, values)), values)
 
 
 def _remember(value: tuple[type, object], ext: msgpack.ExtType) -> None:

@@ -504,7 +504,10 @@ class CpuActor:
             for sd, balances in zip(self.chain, self.balances, strict=True)
         )
         waiting = self.lock_wait
-        if locking and self.lock_granted:
+        if self.lock_granted and not locking:  # the levels behind the lock went away meanwhile
+            self.lock_wait = waiting = False
+            self.ctx.tell(self.env.balancer, ReleaseSerialize(cpu=self.cpu))
+        elif locking and self.lock_granted:
             serialized = True
         elif locking:
             reply = await self.ctx.ask(
@@ -515,6 +518,8 @@ class CpuActor:
         self.lock_granted = False
         if serialized:
             self.lock_wait = False
+            if self.trace is not None:
+                self.trace.instant(now, self.cpu, "serialize_locked")
         if self.build is None:
             if token:
                 self.next_balance = jiffy + 60 * self.cfg.hz
@@ -724,6 +729,9 @@ class CpuActor:
         if build is None:  # already retired (a later generation overtook it)
             return
         self.generation, self.build = generation, build
+        if self.lock_wait:  # new domains, new clocks: the streak of lock retries ends here
+            self.lock_wait = False
+            self.ctx.tell(self.env.balancer, WithdrawRequest(cpu=self.cpu))
         self.chain = build.chain(self.cpu)
         self.rings = tuple(tuple(ring(sd.groups, len(sd.span) + 1)) for sd in self.chain)
         # 5.10 removed SD_LOAD_BALANCE: every attached modern domain balances

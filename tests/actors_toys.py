@@ -107,6 +107,14 @@ class Size(enum.IntEnum):
     BIG = 1
 
 
+@message("toy.Weight")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Weight:
+    """a small record with a float: 0.0 and -0.0 are equal but pack differently."""
+
+    x: float
+
+
 @message("toy.Bag")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Bag:

@@ -233,3 +233,15 @@ def test_cached_packing_keeps_equal_values_of_different_types_apart() -> None:
         out = decode_value(encode_value(values))
         assert out == values
         assert [type(v) for v in out] == [toys.Color, toys.Size, toys.Size, toys.Color, CpuMask]
+
+
+def test_cached_packing_never_merges_equal_values_that_pack_differently() -> None:
+    import math
+
+    from actors.codec import decode_value, encode_value
+
+    encode_value((toys.Weight(x=0.0), toys.Weight(x=1.0)))  # warm any cache
+    out = decode_value(encode_value((toys.Weight(x=-0.0), toys.Weight(x=True))))
+    assert isinstance(out, tuple)
+    assert math.copysign(1.0, out[0].x) == -1.0
+    assert out[1].x is True

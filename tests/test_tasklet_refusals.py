@@ -10,9 +10,10 @@ first tick after SCHED clears (one CPU runs the tasklet, one queues it).
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from actors.balancer import RefusalBook
-from actors.config import BalanceMode, CostModel, HotplugStep, SimConfig, TaskSpec
+from actors.config import BalanceMode, CostModel, HotplugStep, ShellStep, SimConfig, TaskSpec
 from actors.recorder import RunTrace
 from actors.sched import SchedRun
 from actors.stats import CpuStats, RunStats
@@ -163,3 +164,67 @@ def test_lazy_lock_waiters_equal_cpus_waking_at_every_jiffy() -> None:
     assert skips == [c.serialize_skips for c in exact.statistics.cpus]
     assert [c.passes for c in lazy.statistics.cpus] == [c.passes for c in exact.statistics.cpus]
     assert sum(skips) > 0
+
+
+def locked_after(run: SchedRun, t_ns: int, cpus: range) -> int:
+    """How often *cpus* took the SD_SERIALIZE lock after *t_ns* (trace instants)."""
+    assert run.env.trace is not None
+    return sum(
+        1
+        for t, cpu, what, _ in run.env.trace.instants
+        if what == "serialize_locked" and t > t_ns and cpu in cpus
+    )
+
+
+def test_a_grant_that_meets_a_dying_cpu_still_frees_the_lock() -> None:
+    # CPU 11 wins the contest at the very tick it goes offline: the grant crosses its
+    # withdrawal and reaches it with no domains left; it must hand the lock back.
+    steps = (HotplugStep(at_ns=13 * MS, cpu=11, online=False),)
+    run = SchedRun(contended_lock(60, steps=steps), seed=4, trace=RunTrace())
+    assert run.run().error is None
+    assert locked_after(run, 20 * MS, range(16)) > 0
+
+
+def test_a_rebuild_ends_a_cpus_wait_for_the_lock() -> None:
+    # CPUs 0-3 lose their domains while waiting for the lock; the other nodes must
+    # still get it afterwards.
+    shell = "\n".join(
+        [
+            "cd /dev/cpuset",
+            "mkdir p0 rest",
+            "echo 0-3 > p0/cpus",
+            "echo 0 > p0/mems",
+            "echo 4-15 > rest/cpus",
+            "echo 1-3 > rest/mems",
+            "echo 0 > p0/sched_load_balance",
+            "echo 0 > sched_load_balance",
+        ]
+    )
+    config = contended_lock(120, steps=(ShellStep(at_ns=30 * MS, text=shell),))
+    config = replace(config, tasks=(*config.tasks, TaskSpec(name="h2", count=6, cpu=5)))
+    run = SchedRun(config, seed=4, trace=RunTrace())
+    result = run.run()
+    assert result.error is None
+    assert not result.statistics.step_errors
+    assert locked_after(run, 33 * MS, range(4, 16)) > 0
+
+
+def test_a_cpu_whose_own_tasklet_is_queued_is_not_refused() -> None:
+    # Queued behind a running pass, the CPU goes offline and back and asks again:
+    # its own pending instance is what it would get, so it joins no streak.
+    import random
+    from types import SimpleNamespace
+
+    from actors.balancer import _schedule
+    from topology.tasklet import Tasklet
+
+    env = _Env(8)
+    env.cpu_names = tuple(f"cpu{i}" for i in range(8))  # type: ignore[attr-defined]
+    told: list[tuple[object, ...]] = []
+    ctx = SimpleNamespace(rng=random.Random(1), debug=False, tell=lambda *a: told.append(a))
+    book = RefusalBook(env, "tasklet_refusals", "tasklet_refused", 1)  # type: ignore[arg-type]
+    queued = Tasklet(queued_on=4, running_on=2)
+    after = _schedule(ctx, env, book, queued, [4, 5], False, 10)  # type: ignore[arg-type]
+    assert after == queued
+    assert book.waiting == {5: 10}
+    assert told == []
