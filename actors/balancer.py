@@ -21,6 +21,9 @@
 Refusals are counted on the refused CPU's statistics.
 """
 
+# SIMPLIFIED: a waiting CPU may be granted the SD_SERIALIZE lock while it is inside a
+# pass of its own (its other levels); the lock then sits unused until that pass ends,
+# where in the kernel another CPU's tick would have taken it.
 # SIMPLIFIED: a CPU that withdraws (goes offline) is charged the refusals of the
 # ticks before its withdrawal jiffy (at least one), not the one it may still
 # have taken in that jiffy.
