@@ -202,14 +202,17 @@ class PlacementTally:
         self._occupied = 0
 
     def update(self, cpu: int, tasks: tuple[tuple[int, bool], ...]) -> None:
-        for bits, running in self._tasks[cpu]:
-            _bump(self._masks, bits, -1)
-            if not running:
-                _bump(self._waiting, bits, -1)
-        for bits, running in tasks:
-            _bump(self._masks, bits, 1)
-            if not running:
-                _bump(self._waiting, bits, 1)
+        masks: dict[int, int] = {}
+        waiting: dict[int, int] = {}
+        for sign, held in ((-1, self._tasks[cpu]), (1, tasks)):
+            for bits, running in held:
+                masks[bits] = masks.get(bits, 0) + sign
+                if not running:
+                    waiting[bits] = waiting.get(bits, 0) + sign
+        for table, delta in ((self._masks, masks), (self._waiting, waiting)):
+            for bits, by in delta.items():
+                if by:
+                    _bump(table, bits, by)
         self._tasks[cpu] = tasks
         self._nr[cpu] = len(tasks)
         if tasks:
