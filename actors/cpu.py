@@ -93,7 +93,6 @@ from topology.rebalance import (
     idle_from_nr_running,
     rebalance_domains,
 )
-from topology.sched_domain import ring
 from topology.sd_flags import SdFlag
 from topology.select_rq import WakePlacement, select_wake_cpu
 
@@ -733,7 +732,7 @@ class CpuActor:
             self.lock_wait = False
             self.ctx.tell(self.env.balancer, WithdrawRequest(cpu=self.cpu))
         self.chain = build.chain(self.cpu)
-        self.rings = tuple(tuple(ring(sd.groups, len(sd.span) + 1)) for sd in self.chain)
+        self.rings = tuple(self.shared.domains.ring(generation, sd) for sd in self.chain)
         # 5.10 removed SD_LOAD_BALANCE: every attached modern domain balances
         modern = build.era == "modern"
         self.balances = tuple(modern or SdFlag.LOAD_BALANCE in sd.flags for sd in self.chain)

@@ -28,9 +28,10 @@ from dataclasses import dataclass, replace
 from typing import overload
 
 from topology import CpuMask
-from topology.domains import DomainBuild
+from topology.domains import DomainBuild, SchedDomain, SchedGroup
 from topology.loadbalance import SCHED_LOAD_SCALE, CpuLoad, MovableTask
 from topology.placement import PlacementTally, cpu_load_after
+from topology.sched_domain import ring
 
 __all__ = ["BoardEntry", "BoardView", "Domains", "LoadBoard", "PlacementView", "Shared"]
 
@@ -246,9 +247,18 @@ class Domains:
         self.retired_below = 0
         """every generation < this is retired"""
         self._stage_retire: int | None = None
+        self._rings: dict[tuple[int, int, int], tuple[SchedGroup, ...]] = {}
 
     def publish(self, build: DomainBuild) -> None:
         self.builds[build.generation] = build
+
+    def ring(self, generation: int, sd: SchedDomain) -> tuple[SchedGroup, ...]:
+        """*sd*'s groups in ring order, listed once per generation for all CPUs sharing them."""
+        key = (generation, id(sd.groups), len(sd.span))
+        groups = self._rings.get(key)
+        if groups is None:
+            groups = self._rings[key] = tuple(ring(sd.groups, len(sd.span) + 1))
+        return groups
 
     def retire_below(self, generation: int) -> None:
         self._stage_retire = max(generation, self._stage_retire or 0)
@@ -264,6 +274,7 @@ class Domains:
         gone = tuple(g for g in sorted(self.builds) if g < self._stage_retire)
         for g in gone:
             del self.builds[g]
+        self._rings = {key: v for key, v in self._rings.items() if key[0] >= self._stage_retire}
         self.retired_below, self._stage_retire = self._stage_retire, None
         return gone
 

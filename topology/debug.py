@@ -211,6 +211,9 @@ class _Debugger:
             self.pk.cont("\n")
         owner: dict[int, tuple[int, int]] = {}
         reported: set[tuple[int, int]] = set()
+        walked: set[tuple[int, int]] = set()
+        """(ring head, partition) pairs already met: the same ring walks the same groups,
+        whose findings are reported once per partition anyway"""
         for cpu in cpus:
             index = self.build.partition_of(cpu)
             chain = self.build.chain(cpu)
@@ -225,6 +228,10 @@ class _Debugger:
                 if not sd.span <= part:
                     where = f"CPU{cpu} domain {level} spans {sd.span}"
                     self.error(cpu, level, f"schedsim: ERROR: {where}, beyond its partition {part}")
+                if sd.groups is not None and (id(sd.groups), index) in walked:
+                    continue
+                if sd.groups is not None:
+                    walked.add((id(sd.groups), index))
                 for group in ring(sd.groups, self.limit):
                     self.group_owner(group, (index, cpu), level, owner, reported)
 
