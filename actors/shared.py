@@ -71,7 +71,8 @@ class BoardView(Sequence[CpuLoad]):
     and keeps it across deltas: `forget` drops what a commit changed, and a
     new jiffy drops only the CPUs whose cpu_load[] is still decaying (a slot
     at its fixpoint reads the same at every jiffy).  A cache, so it changes
-    no result: the sums are the loops the kernel runs, done once.
+    no result: the sums are the loops the kernel runs, done once
+    (tests/test_board.py compares them with the loop).
     """
 
     __slots__ = ("_entries", "_jiffy", "_members", "_memo", "_moving", "_sums")
@@ -82,9 +83,11 @@ class BoardView(Sequence[CpuLoad]):
         self._memo: dict[int, CpuLoad] = {}
         self._moving: set[int] = set()
         """memoized CPUs whose load changes with the jiffy"""
-        self._sums: dict[tuple[int, int, bool], int] = {}
-        """(span bits, load index, high) -> the span's summed target/source load"""
-        self._members: dict[int, dict[tuple[int, int, bool], None]] = {}
+        self._sums: dict[tuple[int, int, bool], tuple[CpuMask, int]] = {}
+        """(id(span), load index, high) -> (span, its summed target/source load); the
+        span is held so that its id is not reused while the key lives (hashing a
+        thousand-CPU mask's int would cost more than the lookup)"""
+        self._members: dict[int, list[tuple[int, int, bool]]] = {}
         """cpu -> the cached sums it is part of"""
 
     def __len__(self) -> int:
@@ -112,15 +115,20 @@ class BoardView(Sequence[CpuLoad]):
 
     def span_load(self, span: CpuMask, idx: int, high: bool) -> int:
         """The sum over *span* of target_load (*high*) or source_load at *idx* (LOAD-2)."""
-        key = (span.bits, idx, high)
-        total = self._sums.get(key)
-        if total is None:
-            total = 0
-            members = self._members
-            for cpu in span:
-                total += _pick(self[cpu], idx, high)
-                members.setdefault(cpu, {})[key] = None
-            self._sums[key] = total
+        key = (id(span), idx, high)
+        hit = self._sums.get(key)
+        if hit is not None:
+            return hit[1]
+        total = 0
+        members = self._members
+        for cpu in span:
+            total += _pick(self[cpu], idx, high)
+            known = members.get(cpu)
+            if known is None:
+                members[cpu] = [key]
+            else:
+                known.append(key)
+        self._sums[key] = (span, total)
         return total
 
     def forget(self, cpus: Iterable[int]) -> None:
@@ -137,6 +145,13 @@ class BoardView(Sequence[CpuLoad]):
             self._jiffy = jiffy
             moving, self._moving = self._moving, set()
             self.forget(moving)
+
+    def clear(self) -> None:
+        """Drop every memo and sum (domain generations retired: their groups' sums go)."""
+        self._memo.clear()
+        self._moving.clear()
+        self._sums.clear()
+        self._members.clear()
 
 
 def _pick(load: CpuLoad, idx: int, high: bool) -> int:
@@ -161,7 +176,8 @@ class PlacementView(Sequence[CpuLoad]):
     def __init__(self, base: BoardView) -> None:
         self._base = base
         self._extra: dict[int, int] = {}
-        self._sums: dict[tuple[int, int, bool], int] = {}
+        self._sums: dict[tuple[int, int, bool], tuple[CpuMask, int]] = {}
+        """as `BoardView._sums`, with the added tasks counted"""
 
     def __len__(self) -> int:
         return len(self._base)
@@ -181,14 +197,15 @@ class PlacementView(Sequence[CpuLoad]):
         return (self[i] for i in range(len(self)))
 
     def span_load(self, span: CpuMask, idx: int, high: bool) -> int:
-        key = (span.bits, idx, high)
-        total = self._sums.get(key)
-        if total is None:
-            total = self._base.span_load(span, idx, high)
-            for cpu in self._extra:
-                if cpu in span:
-                    total += _pick(self[cpu], idx, high) - _pick(self._base[cpu], idx, high)
-            self._sums[key] = total
+        key = (id(span), idx, high)
+        hit = self._sums.get(key)
+        if hit is not None:
+            return hit[1]
+        total = self._base.span_load(span, idx, high)
+        for cpu in self._extra:
+            if cpu in span:
+                total += _pick(self[cpu], idx, high) - _pick(self._base[cpu], idx, high)
+        self._sums[key] = (span, total)
         return total
 
     def add(self, cpu: int) -> None:
@@ -196,10 +213,11 @@ class PlacementView(Sequence[CpuLoad]):
         old = self[cpu]
         self._extra[cpu] = self._extra.get(cpu, 0) + 1
         new = self[cpu]
-        for key in self._sums:
-            bits, idx, high = key
-            if bits >> cpu & 1:
-                self._sums[key] += _pick(new, idx, high) - _pick(old, idx, high)
+        sums = self._sums
+        for key, (span, total) in sums.items():
+            if cpu in span:
+                _, idx, high = key
+                sums[key] = (span, total + _pick(new, idx, high) - _pick(old, idx, high))
 
 
 class LoadBoard:
@@ -224,6 +242,11 @@ class LoadBoard:
         if self._view is not None:
             self._view.forget(self._staged)
         self._staged.clear()
+
+    def retired(self) -> None:
+        """Domain generations were retired: the view forgets their groups' sums."""
+        if self._view is not None:
+            self._view.clear()
 
     def view(self, jiffy: int) -> BoardView:
         """The shared, read-only view at *jiffy* (readers must not `add` to it)."""
@@ -317,4 +340,7 @@ class Shared:
             self.online, self._online_staged = self._online_staged, None
         if self._cpusets_staged is not None:
             self.cpuset_cpus, self._cpusets_staged = self._cpusets_staged, None
-        return self.domains.commit()
+        retired = self.domains.commit()
+        if retired:
+            self.board.retired()
+        return retired

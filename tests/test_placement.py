@@ -317,3 +317,21 @@ def test_placement_tally_scores_like_imbalance_score_after_every_update(
             tasks = tuple((m.bits, running) for where, m, running in placement if where == cpu)
             tally.update(cpu, tasks)
         assert tally.score(online) == imbalance_score(placement, online)
+
+
+@given(st.lists(placements(), min_size=1, max_size=4), st.integers(300, 2000))
+def test_placement_tally_with_wide_masks_that_are_equal_but_not_identical(
+    cases: list[tuple[list[tuple[int, CpuMask, bool]], CpuMask]], shift: int
+) -> None:
+    # The tally groups runs of one mask object; equal masks that are distinct int
+    # objects (a wide mask's int is never shared by accident) must still net out.
+    far = 1 << shift  # a CPU that is never online: the score must not change
+    tally = PlacementTally(8)
+    for placement, online in cases:
+        for cpu in range(8):
+            tasks = tuple(
+                (m.bits | far, running) for where, m, running in placement if where == cpu
+            )
+            tally.update(cpu, tasks)
+        widened = [(where, CpuMask(m.bits | far), running) for where, m, running in placement]
+        assert tally.score(online) == imbalance_score(widened, online)

@@ -77,6 +77,11 @@ class _Debugger:
         self.limit = build.machine.nr_cpus + 1
         # SD-INV-9/10 are statements about 6.x domains (child links, metaflags).
         self.modern_checks = fmt.modern and build.era == "modern"
+        self._walked: dict[
+            tuple[int, bool, CpuMask | None], tuple[SchedGroup | None, int, bool, tuple[str, ...]]
+        ] = {}
+        """without text: (id(ring head), NUMA, child span) -> (head, kept alive so that its id
+        stays its own; groupmask; stopped; the walk's error messages)"""
 
     def error(self, cpu: int, level: int, message: str, newline: bool = True) -> None:
         self.pk.log(message + ("\n" if newline else ""))
@@ -155,7 +160,27 @@ class _Debugger:
         )
 
     def groups(self, sd: SchedDomain, cpu: int, level: int) -> tuple[int, bool]:
-        """The group loop; returns (groupmask, whether a broken ring stopped the walk)."""
+        """The group loop; returns (groupmask, whether a broken ring stopped the walk).
+
+        Without text, a ring shared by many CPUs is walked once: what the walk
+        finds depends on the ring, the domain's NUMA flag and its child's span,
+        never on the CPU, so its errors are replayed with this CPU's number.
+        """
+        if self.render:
+            return self._walk_groups(sd, cpu, level)
+        child = sd.child
+        key = (id(sd.groups), bool(sd.flags & SdFlag.NUMA), None if child is None else child.span)
+        known = self._walked.get(key)
+        if known is None:
+            first = len(self.errors)
+            groupmask, stopped = self._walk_groups(sd, cpu, level)
+            found = tuple(e.message for e in self.errors[first:])
+            self._walked[key] = known = (sd.groups, groupmask, stopped, found)
+        else:
+            self.errors.extend(DebugError(cpu, level, message) for message in known[3])
+        return known[1], known[2]
+
+    def _walk_groups(self, sd: SchedDomain, cpu: int, level: int) -> tuple[int, bool]:
         fmt, head = self.fmt, sd.groups
         group, groupmask, seen = head, 0, set()
         repeat_check = not (fmt.overlap_skips_repeat and sd.flags & SdFlag.NUMA)

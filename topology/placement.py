@@ -194,7 +194,8 @@ class PlacementTally:
 
     def __init__(self, nr_cpus: int) -> None:
         self._nr = [0] * nr_cpus
-        self._tasks: list[tuple[tuple[int, bool], ...]] = [()] * nr_cpus
+        self._tasks: list[tuple[tuple[int, int, int], ...]] = [()] * nr_cpus
+        """cpu -> its runnable tasks as `_runs`"""
         self._masks: dict[int, int] = {}
         """cpus_allowed bits -> runnable tasks with that mask"""
         self._waiting: dict[int, int] = {}
@@ -202,18 +203,22 @@ class PlacementTally:
         self._occupied = 0
 
     def update(self, cpu: int, tasks: tuple[tuple[int, bool], ...]) -> None:
+        runs = _runs(tasks)
+        before = self._tasks[cpu]
+        if runs == before:
+            return
         masks: dict[int, int] = {}
         waiting: dict[int, int] = {}
-        for sign, held in ((-1, self._tasks[cpu]), (1, tasks)):
-            for bits, running in held:
-                masks[bits] = masks.get(bits, 0) + sign
-                if not running:
-                    waiting[bits] = waiting.get(bits, 0) + sign
+        for sign, held in ((-1, before), (1, runs)):
+            for bits, count, queued in held:
+                masks[bits] = masks.get(bits, 0) + sign * count
+                if queued:
+                    waiting[bits] = waiting.get(bits, 0) + sign * queued
         for table, delta in ((self._masks, masks), (self._waiting, waiting)):
             for bits, by in delta.items():
                 if by:
                     _bump(table, bits, by)
-        self._tasks[cpu] = tasks
+        self._tasks[cpu] = runs
         self._nr[cpu] = len(tasks)
         if tasks:
             self._occupied |= 1 << cpu
@@ -232,6 +237,29 @@ class PlacementTally:
             waiting |= bits
         excess = max(0, max(self._nr, default=0) - _greedy_max(by_mask))
         return excess + (waiting & online_bits & ~self._occupied).bit_count()
+
+
+def _runs(tasks: tuple[tuple[int, bool], ...]) -> tuple[tuple[int, int, int], ...]:
+    """*tasks* as runs ``(bits, tasks, queued)`` of one mask object.
+
+    Tasks of one cpuset share their mask object, so a runqueue is mostly one run:
+    the tally then hashes each mask once per update, not once per task (hashing
+    a 1024-CPU mask's int costs as much as the rest of a dict lookup).
+    """
+    runs: list[tuple[int, int, int]] = []
+    last: int | None = None
+    count = queued = 0
+    for bits, running in tasks:
+        if bits is not last:
+            if last is not None:
+                runs.append((last, count, queued))
+            last, count, queued = bits, 0, 0
+        count += 1
+        if not running:
+            queued += 1
+    if last is not None:
+        runs.append((last, count, queued))
+    return tuple(runs)
 
 
 def _bump(table: dict[int, int], key: int, by: int) -> None:
