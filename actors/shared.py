@@ -24,7 +24,7 @@ jiffy J samples nr_running as it stood at the start of instant ``J*tick``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import overload
 
 from topology import CpuMask
@@ -60,7 +60,7 @@ class BoardEntry:
         """The same slot with its anchor moved to *jiffy* (before nr_running changes)."""
         if jiffy <= self.anchor:
             return self
-        return replace(self, anchor=jiffy, cpu_load=self.at(jiffy))
+        return BoardEntry(jiffy, self.at(jiffy), self.nr_running, self.queue, self.active_balance)
 
 
 class BoardView(Sequence[CpuLoad]):

@@ -14,6 +14,7 @@ the time it ran.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from actors.config import TaskKind
 from actors.messages import TaskRecord
@@ -74,7 +75,7 @@ class Task:
     # -- travelling -------------------------------------------------------------------
 
     def record(self) -> TaskRecord:
-        return TaskRecord(values=tuple(getattr(self, name) for name in _FIELDS))
+        return TaskRecord(values=_values_of(self))
 
     @classmethod
     def from_record(cls, record: TaskRecord) -> Task:
@@ -128,3 +129,5 @@ class Task:
 
 
 _FIELDS = tuple(f.name for f in fields(Task))
+_values_of = attrgetter(*_FIELDS)
+"""every field of a task, in declaration order, as one tuple"""

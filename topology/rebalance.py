@@ -198,12 +198,19 @@ def _balance_level(walk: _Walk, i: int, lb: LoadBalance, last_balance: int) -> t
     interval_ms = level.balance_interval
     if report.balance_interval is not None:
         interval_ms = report.balance_interval
-    new_level = replace(level, last_balance=last_balance, balance_interval=interval_ms)
-    walk = replace(
-        walk,
-        levels=(*walk.levels[:i], new_level, *walk.levels[i + 1 :]),
-        balanced=(*walk.balanced, (i, walk.idle)),
-        idle=IdleType.NOT_IDLE if report.result else walk.idle,
+    # Built field by field: dataclasses.replace costs several times more, once per
+    # balanced level of every pass.
+    new_level = LevelClock(
+        last_balance, interval_ms, level.busy_factor, level.load_balance, level.serialize
+    )
+    walk = _Walk(
+        (*walk.levels[:i], new_level, *walk.levels[i + 1 :]),
+        IdleType.NOT_IDLE if report.result else walk.idle,
+        (*walk.balanced, (i, walk.idle)),
+        walk.skipped,
+        walk.next_balance,
+        walk.overdue_skipped,
+        walk.next_unskipped,
     )
     return walk, report.balance
 
