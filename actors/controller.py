@@ -294,7 +294,11 @@ class CpusetController:
         if start not in usable:
             start = usable.first()
         build = self.shared.domains.builds.get(self.generation)
-        cpu = start if build is None else sched_balance_self(build, start, usable, view)
+        if build is None:
+            cpu = start
+        else:
+            rings = self.shared.domains.rings_of(build.generation)
+            cpu = sched_balance_self(build, start, usable, view, rings=rings)
         view.add(cpu)
         if self.checker is not None:
             self.checker.created(task.pid, cpu)

@@ -23,7 +23,8 @@ jiffy J samples nr_running as it stood at the start of instant ``J*tick``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -75,7 +76,7 @@ class BoardView(Sequence[CpuLoad]):
     (tests/test_board.py compares them with the loop).
     """
 
-    __slots__ = ("_entries", "_jiffy", "_members", "_memo", "_moving", "_sums")
+    __slots__ = ("_cpus", "_entries", "_jiffy", "_members", "_memo", "_moving", "_sums")
 
     def __init__(self, entries: Sequence[BoardEntry], jiffy: int) -> None:
         self._entries = entries
@@ -89,6 +90,8 @@ class BoardView(Sequence[CpuLoad]):
         thousand-CPU mask's int would cost more than the lookup)"""
         self._members: dict[int, list[tuple[int, int, bool]]] = {}
         """cpu -> the cached sums it is part of"""
+        self._cpus: dict[int, tuple[CpuMask, tuple[int, ...]]] = {}
+        """id(span) -> (span, its CPUs): the groups are summed again and again"""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -119,10 +122,20 @@ class BoardView(Sequence[CpuLoad]):
         hit = self._sums.get(key)
         if hit is not None:
             return hit[1]
+        listed = self._cpus.get(key[0])
+        if listed is None:
+            listed = self._cpus[key[0]] = (span, tuple(span))
         total = 0
-        members = self._members
-        for cpu in span:
-            total += _pick(self[cpu], idx, high)
+        memo, members = self._memo, self._members
+        for cpu in listed[1]:
+            load = memo.get(cpu)
+            if load is None:
+                load = self[cpu]
+            now = load.nr_running * SCHED_LOAD_SCALE
+            if idx:  # _pick, inlined: this loop is the kernel's per-group sum
+                old = load.cpu_load[idx - 1]
+                now = (old if old > now else now) if high else (old if old < now else now)
+            total += now
             known = members.get(cpu)
             if known is None:
                 members[cpu] = [key]
@@ -152,6 +165,7 @@ class BoardView(Sequence[CpuLoad]):
         self._moving.clear()
         self._sums.clear()
         self._members.clear()
+        self._cpus.clear()
 
 
 def _pick(load: CpuLoad, idx: int, high: bool) -> int:
@@ -282,6 +296,10 @@ class Domains:
         if groups is None:
             groups = self._rings[key] = tuple(ring(sd.groups, len(sd.span) + 1))
         return groups
+
+    def rings_of(self, generation: int) -> Callable[[SchedDomain], tuple[SchedGroup, ...]]:
+        """`ring` for the domains of *generation*."""
+        return functools.partial(self.ring, generation)
 
     def retire_below(self, generation: int) -> None:
         self._stage_retire = max(generation, self._stage_retire or 0)

@@ -390,11 +390,14 @@ def find_idlest_group(
     margin = 100 + (imbalance_pct - 100) // 2
     min_load, this_load, idlest = -1, 0, None
     sums = _span_loads(board)
+    allowed_bits = allowed.bits
     for i, group in enumerate(groups):
-        if not group.span.intersects(allowed):
+        span = group.span
+        bits = span.bits
+        if not bits & allowed_bits:  # cpus_intersects(group->cpumask, p->cpus_allowed)
             continue
-        local = this_cpu in group.span
-        avg = sums(group.span, forkexec_idx, not local)
+        local = (bits >> this_cpu) & 1 == 1
+        avg = sums(span, forkexec_idx, not local)
         avg = avg * SCHED_LOAD_SCALE // group.power
         if local:
             this_load = avg

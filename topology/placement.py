@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import functools
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from topology.cpumask import CpuMask
 from topology.domains import DomainBuild
 from topology.loadbalance import CpuLoad, find_idlest_cpu, find_idlest_group, update_cpu_load
-from topology.sched_domain import SchedDomain, ring
+from topology.sched_domain import SchedDomain, SchedGroup, ring
 from topology.sd_flags import SdFlag
 
 __all__ = [
@@ -88,18 +88,21 @@ def sched_balance_self(
     allowed: CpuMask,
     board: Sequence[CpuLoad],
     flag: SdFlag = SdFlag.BALANCE_FORK,
+    rings: Callable[[SchedDomain], Sequence[SchedGroup]] | None = None,
 ) -> int:
     """kernel/sched.c 2.6.14 sched_balance_self: the CPU a forked/exec'd task starts on.
 
     *allowed* is the task's cpus_allowed, *board* the loads by CPU.  A move only
     ever lands on an allowed CPU; if none is found the task stays on *cpu*
     (which the kernel's caller runs on, hence allowed).  NULL domain: *cpu*.
+    *rings* lists a domain's groups in ring order (default: walk the ring; the
+    actors pass their per-generation cache).
     """
     sd = _highest_with(build.chain(cpu), flag, None)
     limit = build.machine.nr_cpus
     while sd is not None:
         weight = sd.span_weight
-        groups = list(ring(sd.groups, limit))
+        groups = list(ring(sd.groups, limit)) if rings is None else rings(sd)
         idlest = find_idlest_group(groups, cpu, allowed, board, sd.imbalance_pct, sd.forkexec_idx)
         if idlest is not None:
             new_cpu = find_idlest_cpu(groups[idlest].span, allowed, cpu, board)
