@@ -84,9 +84,14 @@ def update_prstate(tree: CpusetTree, cs: Cpuset, new: Prs) -> None:
 
 
 def invalidate_conflicting_partitions(tree: CpusetTree, cs: Cpuset) -> None:
-    """CS-VAL-8 (v2): a ``cpuset.cpus`` write that conflicts invalidates the sibling partitions."""
+    """CS-VAL-8 (v2): a ``cpuset.cpus`` write that conflicts is let through, invalidating the
+    written partition itself and its conflicting sibling partitions (update_cpumask's
+    ``invalidate``: partition_cpus_change then marks *cs* PERR_NOTEXCL, which also
+    drops its CS_CPU_EXCLUSIVE)."""
     if cs.parent is None:
         return
+    if is_partition_valid(cs):
+        cs.prs, cs.prs_err = Prs(-int(cs.prs)), Perr.NOTEXCL
     for sib in cs.parent.children:
         conflict = sib is not cs and cpus_excl_conflict(cs.config, sib.config, modern=True)
         if conflict and is_partition_valid(sib):

@@ -61,6 +61,21 @@ def test_rb_ex2_conflicting_sibling_write_succeeds_and_invalidates_the_partition
     )
 
 
+def test_a_partition_grown_over_a_member_sibling_is_invalidated_and_stops_being_exclusive() -> None:
+    # update_cpumask's "invalidate": the write on the root itself goes through, the
+    # root becomes invalid (PERR_NOTEXCL) and loses CS_CPU_EXCLUSIVE, so the member
+    # sibling's own writes are no longer refused (found by the state machine test).
+    fs = v2()
+    root_p(fs)
+    fs.mkdir("Q")
+    fs.write("Q/cpuset.cpus", "2\n")
+    fs.write("P/cpuset.cpus", "2,4-7\n")
+    assert partition(fs, "P") == "root invalid (Cpu list in cpuset.cpus not exclusive)"
+    assert doms(fs) == ["0-7"]
+    fs.write("Q/cpuset.mems", "0\n")
+    assert fs.read("Q/cpuset.mems.effective") == "0"
+
+
 def test_invalid_partition_recovers_once_the_conflict_is_gone() -> None:
     fs = v2()
     root_p(fs)
