@@ -229,7 +229,7 @@ class PlacementView(Sequence[CpuLoad]):
         new = self[cpu]
         sums = self._sums
         for key, (span, total) in sums.items():
-            if cpu in span:
+            if (span.bits >> cpu) & 1:
                 _, idx, high = key
                 sums[key] = (span, total + _pick(new, idx, high) - _pick(old, idx, high))
 

@@ -55,17 +55,29 @@ def cpu_load_after(
     return _cpu_load_after(cpu_load, load_now, ticks)
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _cpu_load_after(
     cpu_load: tuple[int, int, int], load_now: int, ticks: int
 ) -> tuple[int, int, int]:
+    path = _decay_path(cpu_load, load_now)
+    return path[ticks] if ticks < len(path) else path[-1]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _decay_path(cpu_load: tuple[int, int, int], load_now: int) -> tuple[tuple[int, int, int], ...]:
+    """cpu_load[] after 0, 1, 2 ... ticks at *load_now*, up to its fixpoint.
+
+    LOAD-1 moves each index toward load_now by at least one unit per tick until
+    it stops, so the path is short (tens of ticks); one path serves every tick
+    count, where a cache keyed by the count missed for each new gap.
+    """
+    path = [cpu_load]
     load = cpu_load
-    for _ in range(ticks):
+    while True:
         after = update_cpu_load(load, load_now)
         if after == load:
-            break
+            return tuple(path)
+        path.append(after)
         load = after
-    return load
 
 
 def _highest_with(
