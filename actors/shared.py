@@ -76,7 +76,16 @@ class BoardView(Sequence[CpuLoad]):
     (tests/test_board.py compares them with the loop).
     """
 
-    __slots__ = ("_cpus", "_entries", "_jiffy", "_members", "_memo", "_moving", "_sums")
+    __slots__ = (
+        "_by_bits",
+        "_canon",
+        "_entries",
+        "_jiffy",
+        "_members",
+        "_memo",
+        "_moving",
+        "_sums",
+    )
 
     def __init__(self, entries: Sequence[BoardEntry], jiffy: int) -> None:
         self._entries = entries
@@ -85,13 +94,16 @@ class BoardView(Sequence[CpuLoad]):
         self._moving: set[int] = set()
         """memoized CPUs whose load changes with the jiffy"""
         self._sums: dict[tuple[int, int, bool], tuple[CpuMask, int]] = {}
-        """(id(span), load index, high) -> (span, its summed target/source load); the
-        span is held so that its id is not reused while the key lives (hashing a
-        thousand-CPU mask's int would cost more than the lookup)"""
+        """(span number, load index, high) -> (span, its summed target/source load)"""
         self._members: dict[int, list[tuple[int, int, bool]]] = {}
         """cpu -> the cached sums it is part of"""
-        self._cpus: dict[int, tuple[CpuMask, tuple[int, ...]]] = {}
-        """id(span) -> (span, its CPUs): the groups are summed again and again"""
+        self._canon: dict[int, tuple[CpuMask, int, tuple[int, ...]]] = {}
+        """id(span) -> (span, its number, its CPUs).  Every node's NUMA domain has its own
+        group objects for the same node spans, so equal spans share one number (and
+        so one sum); the span is held so that its id stays its own, and a mask's int
+        (hashing a thousand-CPU one costs more than the lookup) is hashed once."""
+        self._by_bits: dict[int, int] = {}
+        """span bits -> span number"""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -118,16 +130,16 @@ class BoardView(Sequence[CpuLoad]):
 
     def span_load(self, span: CpuMask, idx: int, high: bool) -> int:
         """The sum over *span* of target_load (*high*) or source_load at *idx* (LOAD-2)."""
-        key = (id(span), idx, high)
+        known = self._canon.get(id(span))
+        if known is None:
+            known = self.canon(span)
+        key = (known[1], idx, high)
         hit = self._sums.get(key)
         if hit is not None:
             return hit[1]
-        listed = self._cpus.get(key[0])
-        if listed is None:
-            listed = self._cpus[key[0]] = (span, tuple(span))
         total = 0
         memo, members = self._memo, self._members
-        for cpu in listed[1]:
+        for cpu in known[2]:
             load = memo.get(cpu)
             if load is None:
                 load = self[cpu]
@@ -136,13 +148,21 @@ class BoardView(Sequence[CpuLoad]):
                 old = load.cpu_load[idx - 1]
                 now = (old if old > now else now) if high else (old if old < now else now)
             total += now
-            known = members.get(cpu)
-            if known is None:
+            keys = members.get(cpu)
+            if keys is None:
                 members[cpu] = [key]
             else:
-                known.append(key)
+                keys.append(key)
         self._sums[key] = (span, total)
         return total
+
+    def canon(self, span: CpuMask) -> tuple[CpuMask, int, tuple[int, ...]]:
+        """(span, its number, its CPUs), numbered on first sight (see ``_canon``)."""
+        known = self._canon.get(id(span))
+        if known is None:
+            number = self._by_bits.setdefault(span.bits, len(self._by_bits))
+            known = self._canon[id(span)] = (span, number, tuple(span))
+        return known
 
     def forget(self, cpus: Iterable[int]) -> None:
         """Drop what was read of *cpus* (their slots changed)."""
@@ -165,7 +185,8 @@ class BoardView(Sequence[CpuLoad]):
         self._moving.clear()
         self._sums.clear()
         self._members.clear()
-        self._cpus.clear()
+        self._canon.clear()
+        self._by_bits.clear()
 
 
 def _pick(load: CpuLoad, idx: int, high: bool) -> int:
@@ -211,7 +232,7 @@ class PlacementView(Sequence[CpuLoad]):
         return (self[i] for i in range(len(self)))
 
     def span_load(self, span: CpuMask, idx: int, high: bool) -> int:
-        key = (id(span), idx, high)
+        key = (self._base.canon(span)[1], idx, high)
         hit = self._sums.get(key)
         if hit is not None:
             return hit[1]
