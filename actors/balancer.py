@@ -30,9 +30,8 @@ Refusals are counted on the refused CPU's statistics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
-from random import Random
 from typing import TYPE_CHECKING
 
 from actors.context import Context
@@ -170,17 +169,38 @@ def _trylock(
     asked = dict(asks)
     order: Iterable[int] = [cpu for cpu, _ in asks]
     if settle:
-        order = _race(ctx.rng, asked.keys() | locks.waiting.keys(), lambda: holder is not None)
+        pool = sorted(asked.keys() | locks.waiting.keys())
+        drawn: list[int] = []
+        while pool and holder is None:  # the race, drawn as far as it matters (see _schedule)
+            cpu = pool.pop(ctx.rng.randrange(len(pool)))
+            drawn.append(cpu)
+            holder = _try(ctx, env, locks, holder, asked, cpu, jiffy)
+        # The lock is taken: the rest fail, and only the askers among them hear of it.
+        order = [cpu for cpu in sorted(asked) if cpu not in drawn]
     for cpu in order:
-        acquired = holder is None
-        if acquired:
-            holder = cpu
-            if cpu in locks.waiting:
-                locks.close(cpu, jiffy - 1)
-        if cpu in asked:
-            ctx.reply(asked[cpu], TrySerializeReply(acquired=acquired))
-        elif acquired:
-            ctx.tell(env.cpu_names[cpu], SerializeGranted())
+        holder = _try(ctx, env, locks, holder, asked, cpu, jiffy)
+    return holder
+
+
+def _try(
+    ctx: Context,
+    env: RunEnv,
+    locks: RefusalBook,
+    holder: int | None,
+    asked: dict[int, Envelope],
+    cpu: int,
+    jiffy: int,
+) -> int | None:
+    """One spin_trylock(&balancing) by *cpu*; the holder after it."""
+    acquired = holder is None
+    if acquired:
+        holder = cpu
+        if cpu in locks.waiting:
+            locks.close(cpu, jiffy - 1)
+    if cpu in asked:
+        ctx.reply(asked[cpu], TrySerializeReply(acquired=acquired))
+    elif acquired:
+        ctx.tell(env.cpu_names[cpu], SerializeGranted())
     return holder
 
 
@@ -202,38 +222,42 @@ def _schedule(
     """
     order: Iterable[int] = requests
     if settle:
-        order = _race(ctx.rng, set(requests) | book.waiting.keys(), lambda: tasklet.sched)
+        pool = sorted(set(requests) | book.waiting.keys())
+        drawn: list[int] = []
+        # The race, drawn one CPU at a time (Fisher-Yates from the ascending list, so
+        # the order is uniformly shuffled as far as it goes) until SCHED is set and
+        # the order of the rest changes nothing.  With a thousand waiting CPUs, a
+        # full shuffle and a refusal call per waiting CPU at every contest were the
+        # balancer's largest cost.
+        while pool and not tasklet.sched:
+            cpu = pool.pop(ctx.rng.randrange(len(pool)))
+            drawn.append(cpu)
+            tasklet = _offer(ctx, env, book, tasklet, cpu, jiffy)
+        # SCHED is set: every later tasklet_schedule is refused.  A CPU already
+        # waiting stays waiting (nothing to record) unless the refusals are logged.
+        order = pool
+        if not ctx.debug:
+            order = [c for c in sorted(set(requests)) if c not in drawn and c not in book.waiting]
     for cpu in order:
-        if tasklet.queued_on == cpu:
-            continue  # its own instance is pending: nothing to retry, no refusal
-        tasklet, accepted = tasklet_schedule(tasklet, cpu)
-        if not accepted:
-            book.refuse(cpu, jiffy)
-            if ctx.debug:
-                ctx.log.debug("tasklet_refused", cpu=cpu)
-            continue
-        if cpu in book.waiting:
-            book.close(cpu, jiffy - 1)
-        tasklet = _action(ctx, env, tasklet)
+        tasklet = _offer(ctx, env, book, tasklet, cpu, jiffy)
     return tasklet
 
 
-def _race(rng: Random, cpus: Iterable[int], decided: Callable[[], bool]) -> Iterator[int]:
-    """*cpus* in a random order drawn from *rng*, as far as it matters.
-
-    A uniformly shuffled order is drawn one CPU at a time (Fisher-Yates from the
-    ascending list) while *decided* is false; once it holds (the lock is taken,
-    or SCHED is set so every later tasklet_schedule is refused), the order of
-    the rest changes nothing but bookkeeping, and they follow in ascending
-    order.  With a thousand waiting CPUs a full shuffle per contest was the
-    balancer's largest cost.
-    """
-    pool = sorted(cpus)
-    while pool:
-        if decided():
-            yield from pool
-            return
-        yield pool.pop(rng.randrange(len(pool)))
+def _offer(
+    ctx: Context, env: RunEnv, book: RefusalBook, tasklet: Tasklet, cpu: int, jiffy: int
+) -> Tasklet:
+    """*cpu*'s tick calls tasklet_schedule, then its softirq runs; the tasklet after it."""
+    if tasklet.queued_on == cpu:
+        return tasklet  # its own instance is pending: nothing to retry, no refusal
+    tasklet, accepted = tasklet_schedule(tasklet, cpu)
+    if not accepted:
+        book.refuse(cpu, jiffy)
+        if ctx.debug:
+            ctx.log.debug("tasklet_refused", cpu=cpu)
+        return tasklet
+    if cpu in book.waiting:
+        book.close(cpu, jiffy - 1)
+    return _action(ctx, env, tasklet)
 
 
 def _action(ctx: Context, env: RunEnv, tasklet: Tasklet) -> Tasklet:
