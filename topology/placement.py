@@ -170,6 +170,9 @@ def _greedy_max(by_mask: dict[int, int]) -> int:
 
 @functools.lru_cache(maxsize=1 << 12)
 def _greedy_max_of(by_mask: tuple[tuple[int, int], ...]) -> int:
+    if len(by_mask) == 1:  # one mask (every task in one cpuset): an even spread
+        bits, tasks = by_mask[0]
+        return -(-tasks // bits.bit_count())
     counts: dict[int, int] = {}
     for bits, tasks in sorted(by_mask, key=lambda item: (item[0].bit_count(), item[0])):
         _water_fill(counts, list(CpuMask(bits)), tasks)
