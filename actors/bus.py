@@ -33,6 +33,7 @@ If trio's private trap moves, the public API is used instead.
 
 from __future__ import annotations
 
+import gc
 import types
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -137,6 +138,8 @@ class Bus:
         self.dirty_sinks: list[EventSink] = []
         self.after_delta: Callable[[], None] | None = None
         """Called between two deltas (nobody running); what it raises ends the run."""
+        self.gc_valve = 0
+        """with the collector paused: collect when this many more containers are alive"""
         self._sim = ActorState(SIM_SENDER, actor_salt(seed, SIM_SENDER), self.dirty_sinks)
 
     @property
@@ -228,6 +231,8 @@ class Bus:
     def _advance(self, me: ActorState | None) -> bool:
         if self.after_delta is not None and self.delta:
             self.after_delta()
+        if self.gc_valve and gc.get_count()[0] > self.gc_valve:
+            gc.collect()
         if self.dirty_sinks:
             self.flush_events()
         if self.crashes:

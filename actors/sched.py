@@ -29,7 +29,7 @@ from actors.cpu import CpuActor, cpu_actor
 from actors.log import LogSpec
 from actors.recorder import RunTrace
 from actors.shared import Shared
-from actors.simulation import Simulation, SimulationStatistics
+from actors.simulation import Simulation, SimulationStatistics, paused_gc
 from actors.stats import CpuStats, RunStats, SchedStatistics, sampler, summarize
 from actors.workload import workload
 
@@ -158,13 +158,14 @@ class SchedRun:
                     invariant, text, vtime_ns=self.sim.now_ns, delta=self.sim.delta
                 )
                 status = "error"
-        return SchedResult(
-            status=status,
-            now_ns=self.sim.now_ns,
-            statistics=self.statistics(),
-            simulation=self.sim.statistics(),
-            error=error,
-        )
+        with paused_gc():  # a summary of thousands of tasks, no cycles (see GC_VALVE)
+            return SchedResult(
+                status=status,
+                now_ns=self.sim.now_ns,
+                statistics=self.statistics(),
+                simulation=self.sim.statistics(),
+                error=error,
+            )
 
     def statistics(self) -> SchedStatistics:
         """The summary so far: live tasks are read from their CPUs."""

@@ -19,7 +19,8 @@ cancellation and KeyboardInterrupt.
 from __future__ import annotations
 
 import gc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
@@ -32,14 +33,29 @@ from actors.log import LOG_FORMAT_VERSION, LogSpec, open_run_log, schedsim_versi
 from actors.mailbox import WAIT_NAMES, ActorState
 from actors.serial import SerialStatistics
 
-__all__ = ["ActorStatistics", "RunResult", "Simulation", "SimulationStatistics"]
+__all__ = ["ActorStatistics", "RunResult", "Simulation", "SimulationStatistics", "paused_gc"]
 
 Ts = TypeVarTuple("Ts")
 
-GC_THRESHOLDS = (20_000, 20, 100)
-"""Collector thresholds while a run is live (restored after it).  Every delivery allocates
-short-lived tuples and coroutine frames; with thousands of actors alive, CPython's
-default (700, 10, 10) spends a fifth of a lockstep run traversing them (bench/engine.py)."""
+GC_VALVE = 1_000_000
+"""While a run is live the cyclic collector is paused (`paused_gc`): what a delivery
+allocates is freed by reference counting, and a run makes no cycles but retired domain
+generations (their group rings) and its teardown.  Tracing every object that survives
+a while cost 5% of a 1024-CPU run (a fifth of a lockstep one under CPython's default
+thresholds), more the larger the heap.  The valve: one full collection whenever this
+many more container objects are alive than at the last one."""
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic collector (automatic collections only) for the block."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,9 +146,13 @@ class Simulation:
             if bus.log is not None:
                 bus.log.header(self._header(until_ns))
             event_level = self._log_spec.event_level if self._log_spec else "info"
-            for state, _, _ in self._spawned:
-                Context(bus, state, event_level)
-            await self._run_actors()
+            with ExitStack() as stack:
+                if self._tune_gc:
+                    stack.enter_context(paused_gc())
+                    bus.gc_valve = GC_VALVE
+                for state, _, _ in self._spawned:
+                    Context(bus, state, event_level)
+                await self._run_actors()
             assert bus.outcome is not None
             status = bus.outcome.status
             if bus.outcome.error is not None:
@@ -147,7 +167,6 @@ class Simulation:
 
     async def _run_actors(self) -> None:
         bus = self._bus
-        thresholds = gc.get_threshold()
         try:
             async with trio.open_nursery() as nursery:
                 bus.nursery = nursery
@@ -155,16 +174,12 @@ class Simulation:
                 for state, fn, args in self._spawned:
                     bus.running += 1
                     await nursery.start(bus.actor_main, state, fn, args, name=f"actor {state.name}")
-                if self._tune_gc:
-                    gc.set_threshold(*map(max, thresholds, GC_THRESHOLDS))
                 bus.release_root()
         except BaseExceptionGroup as group:
             leaf = _single_error(group)
             if leaf is None:
                 raise
             raise leaf from None
-        finally:
-            gc.set_threshold(*thresholds)
 
     def _header(self, until_ns: int | None) -> dict[str, object]:
         spec = self._log_spec
