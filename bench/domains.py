@@ -9,6 +9,7 @@ it does not assert.  `build_samples` gives every build's time (bench/run.py).
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -29,6 +30,9 @@ TARGET_RATIO = 10.0
 
 
 def build_seconds(machine: Machine, era: str) -> float:
+    """One build's wall time.  The previous builds' rings are cyclic garbage: they are
+    collected first, untimed, so that no build pays for an earlier one."""
+    gc.collect()
     start = time.perf_counter()
     build_sched_domains(machine, era=era)
     return time.perf_counter() - start
