@@ -95,8 +95,9 @@ class BoardView(Sequence[CpuLoad]):
         """memoized CPUs whose load changes with the jiffy"""
         self._sums: dict[tuple[int, int, bool], tuple[CpuMask, int]] = {}
         """(span number, load index, high) -> (span, its summed target/source load)"""
-        self._members: dict[int, list[tuple[int, int, bool]]] = {}
-        """cpu -> the cached sums it is part of"""
+        self._members: dict[int, dict[tuple[int, int, bool], None]] = {}
+        """cpu -> the cached sums it is part of (a sum recomputed after another member
+        changed is listed again: a set, or the lists of quiet CPUs grow for ever)"""
         self._canon: dict[int, tuple[CpuMask, int, tuple[int, ...]]] = {}
         """id(span) -> (span, its number, its CPUs).  Every node's NUMA domain has its own
         group objects for the same node spans, so equal spans share one number (and
@@ -150,9 +151,9 @@ class BoardView(Sequence[CpuLoad]):
             total += now
             keys = members.get(cpu)
             if keys is None:
-                members[cpu] = [key]
+                members[cpu] = {key: None}
             else:
-                keys.append(key)
+                keys[key] = None
         self._sums[key] = (span, total)
         return total
 
@@ -305,17 +306,20 @@ class Domains:
         self.retired_below = 0
         """every generation < this is retired"""
         self._stage_retire: int | None = None
-        self._rings: dict[tuple[int, int, int], tuple[SchedGroup, ...]] = {}
+        self._rings: dict[tuple[int, int], tuple[SchedGroup, ...]] = {}
 
     def publish(self, build: DomainBuild) -> None:
         self.builds[build.generation] = build
 
     def ring(self, generation: int, sd: SchedDomain) -> tuple[SchedGroup, ...]:
         """*sd*'s groups in ring order, listed once per generation for all CPUs sharing them."""
-        key = (generation, id(sd.groups), len(sd.span))
+        key = (generation, id(sd.groups))
         groups = self._rings.get(key)
         if groups is None:
-            groups = self._rings[key] = tuple(ring(sd.groups, len(sd.span) + 1))
+            # The whole ring, as the kernel's do/while walks it: a broken build's ring
+            # can hold more groups than the domain spans CPUs (2.6.13 partitions).
+            limit = self.builds[generation].machine.nr_cpus + 1
+            groups = self._rings[key] = tuple(ring(sd.groups, limit))
         return groups
 
     def rings_of(self, generation: int) -> Callable[[SchedDomain], tuple[SchedGroup, ...]]:

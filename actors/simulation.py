@@ -46,15 +46,30 @@ thresholds), more the larger the heap.  The valve: one full collection whenever 
 many more container objects are alive than at the last one."""
 
 
+class _GcPause:
+    """Nested and overlapping pauses (two runs in one trio loop end in any order): the
+    collector comes back when the last pause ends, and only if it was on at the first."""
+
+    depth = 0
+    was_enabled = False
+
+
 @contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic collector (automatic collections only) for the block."""
-    enabled = gc.isenabled()
-    gc.disable()
+def paused_gc() -> Iterator[bool]:
+    """Pause the cyclic collector (automatic collections only) for the block.
+
+    Yields whether the collector was on before the outermost pause (the valve
+    collects only then: a caller that turned it off keeps it off).
+    """
+    if _GcPause.depth == 0:
+        _GcPause.was_enabled = gc.isenabled()
+        gc.disable()
+    _GcPause.depth += 1
     try:
-        yield
+        yield _GcPause.was_enabled
     finally:
-        if enabled:
+        _GcPause.depth -= 1
+        if _GcPause.depth == 0 and _GcPause.was_enabled:
             gc.enable()
 
 
@@ -147,9 +162,8 @@ class Simulation:
                 bus.log.header(self._header(until_ns))
             event_level = self._log_spec.event_level if self._log_spec else "info"
             with ExitStack() as stack:
-                if self._tune_gc:
-                    stack.enter_context(paused_gc())
-                    bus.gc_valve = GC_VALVE
+                if self._tune_gc and stack.enter_context(paused_gc()):
+                    bus.gc_valve = GC_VALVE  # the collector was on: keep cycles bounded
                 for state, _, _ in self._spawned:
                     Context(bus, state, event_level)
                 await self._run_actors()

@@ -6,9 +6,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.shared import BoardEntry, LoadBoard
+from actors.shared import BoardEntry, Domains, LoadBoard
 from topology.cpumask import CpuMask
+from topology.domains import build_sched_domains
 from topology.loadbalance import CpuLoad, source_load, target_load
+from topology.placement import sched_balance_self
+from topology.sched_domain import ring
+from topology.synthetic import parse_synthetic
 
 NR = 6
 spans = st.sets(st.integers(0, NR - 1), min_size=1).map(lambda s: CpuMask.of(sorted(s)))
@@ -125,3 +129,42 @@ def test_a_sum_follows_members_changed_together_twice_and_read_in_between() -> N
     board.stage(2, BoardEntry(0, (0, 0, 0), 0))
     board.commit()
     check()
+
+
+def test_a_sum_recomputed_after_one_member_changed_is_listed_once_per_cpu() -> None:
+    # Only the changed CPU's list is dropped; the others must not gain the key again
+    # at each recompute (quiet CPUs' lists grew for the whole run).
+    board = LoadBoard(4)
+    for cpu in range(4):
+        board.stage(cpu, BoardEntry(0, (128, 128, 128), 1))
+    board.commit()
+    span = CpuMask.of([0, 1, 2, 3])
+    for round_ in range(20):
+        board.view(0).span_load(span, 1, True)
+        board.stage(0, BoardEntry(0, (128, 128, 128), 1 + round_ % 2))
+        board.commit()
+    board.view(0).span_load(span, 1, True)
+    assert [len(board.view(0)._members[cpu]) for cpu in range(4)] == [1, 1, 1, 1]
+
+
+def test_the_ring_cache_lists_a_broken_rings_groups_beyond_its_span() -> None:
+    # 2.6.13 with a partition splitting a node: CPU 0's node-level domain spans 0-1
+    # but its ring holds four groups of other CPUs; the kernel's do/while (and fork
+    # placement) walks them all, so the per-generation cache must not stop at span+1.
+    machine = parse_synthetic("node:4 core:2 pu:2")
+    build = build_sched_domains(
+        machine, [CpuMask.of([0, 1]), CpuMask.of(range(2, 16))], era="2.6.13"
+    )
+    domains = Domains()
+    domains.publish(build)
+    for sd in build.chain(0):
+        assert domains.ring(build.generation, sd) == tuple(ring(sd.groups, machine.nr_cpus + 1))
+    widest = max(len(domains.ring(build.generation, sd)) - len(sd.span) for sd in build.chain(0))
+    assert widest > 0  # the case above exists in this build
+    board = [
+        CpuLoad(5 if cpu < 12 else 0, (5120,) * 3 if cpu < 12 else (0,) * 3) for cpu in range(16)
+    ]
+    rings = domains.rings_of(build.generation)
+    assert sched_balance_self(build, 0, machine.all_cpus, board, rings=rings) == sched_balance_self(
+        build, 0, machine.all_cpus, board
+    )

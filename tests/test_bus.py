@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 
 import actors_toys as toys
@@ -17,8 +18,10 @@ from actors import (
     ProtocolError,
     Simulation,
     UnknownActor,
+    simulation,
 )
 from actors.messages import REGISTRY
+from actors.simulation import paused_gc
 from topology.cpumask import CpuMask
 
 Seen = list[tuple[int, int, str, object]]
@@ -388,3 +391,63 @@ async def test_cancelling_the_caller_cancels_the_run() -> None:
         sim.spawn("canceller", canceller)
         await sim.run()
     assert (scope.cancelled_caught, sim.statistics().now_ns) == (True, 5_000)
+
+
+async def gc_state(ctx: Context, seen: list[bool]) -> None:
+    seen.append(gc.isenabled())
+
+
+def test_the_collector_is_paused_during_a_run_and_restored_after() -> None:
+    seen: list[bool] = []
+    sim = Simulation()
+    sim.spawn("probe", gc_state, seen)
+    assert gc.isenabled()
+    run(sim)
+    assert (seen, gc.isenabled()) == ([False], True)
+    kept: list[bool] = []
+    sim = Simulation(tune_gc=False)
+    sim.spawn("probe", gc_state, kept)
+    run(sim)
+    assert kept == [True]
+
+
+async def allocator(ctx: Context, keep: list[list[int]]) -> None:
+    for _ in range(5):
+        keep.extend([i] for i in range(50))  # live containers: the valve's measure
+        await ctx.sleep_until(ctx.now_ns + 1)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_valve_collects_only_when_the_caller_had_the_collector_on(
+    enabled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(simulation, "GC_VALVE", 100)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    sim = Simulation()
+    sim.spawn("allocator", allocator, [])
+    if not enabled:
+        gc.disable()
+    gc.callbacks.append(count)
+    try:
+        run(sim)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable()
+    # 250 live lists against a valve of 100: full collections, unless the caller said no
+    assert (collections.count(2) >= 2) is enabled
+
+
+def test_overlapping_pauses_end_in_any_order_and_the_last_one_restores() -> None:
+    first, second = paused_gc(), paused_gc()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the other pause is still on
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
