@@ -79,7 +79,7 @@ class BalanceWork:
         if self.rings:
             return self.rings[level]
         sd = self.chain[level]
-        return list(ring(sd.groups, len(sd.span) + 1))
+        return list(ring(sd.groups, self.build.machine.nr_cpus + 1))  # the whole ring
 
     def load_balance(self, level: int, idle: IdleType) -> LbReport:
         """2.6.14 load_balance for chain[level] (the rebalance walk's callback)."""

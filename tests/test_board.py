@@ -168,3 +168,24 @@ def test_the_ring_cache_lists_a_broken_rings_groups_beyond_its_span() -> None:
     assert sched_balance_self(build, 0, machine.all_cpus, board, rings=rings) == sched_balance_self(
         build, 0, machine.all_cpus, board
     )
+
+
+def test_ring_cache_lists_groups_alike_in_span_and_power_as_one_object() -> None:
+    # 2.6.14 builds a private copy of the node groups for every node's NUMA domain;
+    # the balancer reads only span and power, so the cache hands every CPU one object
+    # per (span, power), in each ring's own order.
+    machine = parse_synthetic("node:32 core:2 pu:1")
+    build = build_sched_domains(machine, era="2.6.14")
+    domains = Domains()
+    domains.publish(build)
+    seen: dict[tuple[int, int], int] = {}
+    raw_objects: set[int] = set()
+    for cpu in range(machine.nr_cpus):
+        for sd in build.chain(cpu):
+            cached = domains.ring(build.generation, sd)
+            raw = tuple(ring(sd.groups, machine.nr_cpus + 1))
+            assert [(g.span, g.power) for g in cached] == [(g.span, g.power) for g in raw]
+            raw_objects.update(id(g) for g in raw)
+            for g in cached:
+                assert seen.setdefault((g.span.bits, g.power), id(g)) == id(g)
+    assert len(seen) < len(raw_objects)  # the private copies exist, and are folded
