@@ -22,6 +22,7 @@ of the suite); `measure` their medians.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -138,6 +139,9 @@ def samples(model: str, n: int, events: int, repeats: int, tmp: Path) -> dict[st
     rates: dict[str, list[float]] = {engine: [] for engine in ENGINES}
     for _ in range(repeats):
         for engine, run in runs.items():
+            # Each engine starts from a collected heap: the previous run's garbage (a
+            # few thousand finished tasks) must not be traced during the next one's.
+            gc.collect()
             rates[engine].append(run())
     return rates
 
