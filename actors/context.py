@@ -18,6 +18,7 @@ stream per actor, so adding an actor never changes what the others draw.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -143,7 +144,16 @@ class Context:
             raise ValueError(f"sleep_until({t_ns}) is in the past (now {timeline.now})")
         counter = state.counter = state.counter + 1
         key = ((t_ns * GOLDEN) ^ state.salt) & MASK64
-        timeline.push(t_ns, (key, state.name, counter, TIMER, state, counter, None, "Timer", None))
+        entry = (key, state.name, counter, TIMER, state, counter, None, "Timer", None)
+        if t_ns == timeline.now:  # Timeline.push, inlined (every lockstep event comes here)
+            timeline.current.append(entry)
+        else:
+            bucket = timeline.future.get(t_ns)
+            if bucket is None:
+                timeline.future[t_ns] = [entry]
+                heapq.heappush(timeline.times, t_ns)
+            else:
+                bucket.append(entry)
         # Bus.park, inlined: the runtime's hottest path, one coroutine frame less per wakeup
         state.waiting = W_TIMER
         bus.running -= 1
