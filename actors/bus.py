@@ -67,6 +67,8 @@ def _abort(_: object) -> trio.lowlevel.Abort:
 
 
 _RESUMED: Any = object()
+RESUMED = _RESUMED
+"""the value a parked actor is resumed with (anything else is trio's cancellation)"""
 try:
     from trio._core._run import GLOBAL_RUN_CONTEXT
     from trio._core._traps import WaitTaskRescheduled
@@ -120,6 +122,8 @@ class Bus:
         self.seed = seed
         fast = _TRAP is not None and not public_trio_api
         self.suspend: Callable[[], Awaitable[None]] = _suspend_trap if fast else _suspend_public
+        self.trap: object | None = _TRAP if fast else None
+        """what `Context.sleep_until` yields to trio itself to park (None: use `suspend`)"""
         self._resume = _resume_trap if fast else _resume_public
         self.timeline = Timeline()
         self.actors: dict[str, ActorState] = {}
