@@ -176,14 +176,33 @@ class Context:
             if resumed is not RESUMED:
                 resumed.unwrap()  # trio's Error outcome: the cancellation of the run
 
-    async def receive(self) -> Batch:
-        """Wait for messages; returns every message of the delta that woke this actor."""
+    @types.coroutine
+    def receive(self) -> Generator[Any, Any, Batch]:
+        """Wait for messages; returns every message of the delta that woke this actor.
+
+        Like `sleep_until`, a generator that parks itself (Bus.park inlined): every
+        wakeup of a CPU actor comes through here.
+        """
         state = self._state
         if state.in_job:
             raise ProtocolError("a serializer job cannot receive(); it may tell, ask and sleep")
+        bus = self._bus
         while True:
             if not state.mailbox:
-                await self._park(W_RECEIVE)
+                state.waiting = W_RECEIVE
+                bus.running -= 1
+                parked = True
+                if bus.running == 0:
+                    yield from trio.lowlevel.checkpoint_if_cancelled().__await__()
+                    parked = not bus.step(state)  # the next delta may wake this very actor
+                if parked:
+                    trap = bus.trap
+                    if trap is None:
+                        yield from bus.suspend().__await__()
+                    else:
+                        resumed = yield trap
+                        if resumed is not RESUMED:
+                            resumed.unwrap()  # trio's Error outcome: the run's cancellation
             envs, state.mailbox = state.mailbox, []
             if state.serials:
                 envs = self._route_job_done(envs)
