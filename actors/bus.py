@@ -78,25 +78,6 @@ except ImportError:  # pragma: no cover - only if trio reorganises its internals
     _TRAP = None
 
 
-@types.coroutine
-def _suspend_trap() -> Generator[Any, Any, None]:
-    resumed = yield _TRAP
-    if resumed is not _RESUMED:
-        resumed.unwrap()  # trio's Error outcome: the cancellation of the run
-
-
-def _resume_trap(task: trio.lowlevel.Task) -> None:
-    trio.lowlevel.reschedule(task, _RESUMED)
-
-
-async def _suspend_public() -> None:
-    await trio.lowlevel.wait_task_rescheduled(_abort)
-
-
-def _resume_public(task: trio.lowlevel.Task) -> None:
-    trio.lowlevel.reschedule(task)
-
-
 _STATUS: dict[type[BaseException], str] = {
     Deadlock: "deadlock",
     DeadLetter: "dead letter",
@@ -121,10 +102,8 @@ class Bus:
     ) -> None:
         self.seed = seed
         fast = _TRAP is not None and not public_trio_api
-        self.suspend: Callable[[], Awaitable[None]] = _suspend_trap if fast else _suspend_public
         self.trap: object | None = _TRAP if fast else None
-        """what `Context.sleep_until` yields to trio itself to park (None: use `suspend`)"""
-        self._resume = _resume_trap if fast else _resume_public
+        """what `park` yields to trio itself (None: trio's public wait_task_rescheduled)"""
         self.timeline = Timeline()
         self.actors: dict[str, ActorState] = {}
         self.running = 0
@@ -193,15 +172,32 @@ class Bus:
         if self.running == 0:
             self.step(None)
 
-    async def park(self, state: ActorState, waiting: int) -> None:
-        """Block *state* until the bus wakes it (the only way an actor ever waits)."""
+    @staticmethod
+    async def park_public() -> None:
+        """Parking through trio's public API (``public_trio_api=True``)."""
+        await trio.lowlevel.wait_task_rescheduled(_abort)
+
+    @types.coroutine
+    def park(self, state: ActorState, waiting: int) -> Generator[Any, Any, None]:
+        """Block *state* until the bus wakes it (the only way an actor ever waits).
+
+        A generator that yields trio's trap itself: every wakeup resumes through
+        it, and an ``async def`` plus a trap coroutine were two frames more.
+        """
         state.waiting = waiting
         self.running -= 1
         if self.running == 0:
-            await trio.lowlevel.checkpoint_if_cancelled()  # stop between deltas if cancelled
+            # stop between deltas if cancelled
+            yield from trio.lowlevel.checkpoint_if_cancelled().__await__()
             if self.step(state):
                 return  # woke itself: no task switch
-        await self.suspend()
+        trap = self.trap
+        if trap is None:
+            yield from self.park_public().__await__()
+        else:
+            resumed = yield trap
+            if resumed is not _RESUMED:
+                resumed.unwrap()  # trio's Error outcome: the cancellation of the run
 
     def start_actor(
         self, state: ActorState, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]
@@ -264,21 +260,16 @@ class Bus:
         self.woken = woken = self._dispatch(batch)
         self.running = len(woken)
         resumed_me = False
-        if self._resume is _resume_trap:
-            # trio.lowlevel.reschedule, one call layer less: the runner's own method
-            # (a lockstep delta resumes thousands of actors; fallback: _resume_public)
-            reschedule = GLOBAL_RUN_CONTEXT.runner.reschedule
-            for state in woken:
-                if state is me:
-                    resumed_me = True
-                else:
-                    reschedule(state.task, _RESUMED)
-        else:
-            for state in woken:
-                if state is me:
-                    resumed_me = True
-                else:
-                    self._resume(state.task)
+        # With the trap, the trio runner's own reschedule: trio.lowlevel.reschedule is a
+        # call layer more, and a lockstep delta resumes thousands of actors.
+        reschedule = GLOBAL_RUN_CONTEXT.runner.reschedule if self.trap is not None else None
+        for state in woken:
+            if state is me:
+                resumed_me = True
+            elif reschedule is not None:
+                reschedule(state.task, _RESUMED)
+            else:
+                trio.lowlevel.reschedule(state.task)
         self.wakeups += len(woken)
         return resumed_me
 
