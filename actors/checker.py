@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from actors.errors import SimulationError
-from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode
+from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode, RebindEra
 from topology import CpuMask
 from topology.debug import sched_domain_debug
 from topology.domains import DomainBuild
@@ -123,8 +123,14 @@ class Checker:
         if part is None or part != build.partition_of(dst):
             self.fail(3, f"balance move {src}->{dst} crosses partitions of gen {build.generation}")
 
-    def rebound(self, pid: int, policy: MemPolicy, mems: CpuMask) -> None:
-        if policy.mode not in (MpolMode.BIND, MpolMode.INTERLEAVE, MpolMode.PREFERRED):
+    def rebound(
+        self, pid: int, policy: MemPolicy, mems: CpuMask, era: RebindEra = "modern"
+    ) -> None:
+        checked = (MpolMode.BIND, MpolMode.INTERLEAVE, MpolMode.PREFERRED)
+        if policy.mode not in checked or (era == "modern" and policy.mode is MpolMode.PREFERRED):
+            # 5.14+ mpol_rebind_preferred only records the new mems: the preferred node
+            # is a hint that may lie outside them, the cpuset filters at allocation
+            # (MP-REB-3; alloc_failed checks that side).
             return
         if policy.flags == MpolFlag.STATIC_NODES and not policy.nodes & mems:
             return  # a static policy with no node left falls back to local (MP-REB-1)

@@ -801,8 +801,14 @@ class CpuActor:
         return next((t for t in self.queue if t.pid == pid), None)
 
     def _forward(self, pid: int, msg: object) -> None:
-        """Not ours (any more): pass it on to task_cpu(pid), or drop it if the task is gone."""
-        owner = self.shared.directory.get(pid)
+        """Not ours (any more): pass it on to task_cpu(pid), or drop it if the task is gone.
+
+        A task this CPU sent away earlier in the same delta is still ours in the committed
+        directory: the notice follows it to where it was sent (after its TaskMoved, in
+        this CPU's send order), like the kernel's notice that reads task_cpu() under the
+        task's lock.  Dropping it lost seed 002's rebind (cpus, then mems, in one step).
+        """
+        owner = self.shared.task_cpu_of_mine(pid, self.cpu)
         if owner is not None and owner != self.cpu:
             self.ctx.tell(self.env.cpu_names[owner], msg)
 
@@ -883,7 +889,7 @@ class CpuActor:
                 task.add_pages(dst, moved)
         task.rebind_to, task.rebind_migrate = None, False
         if self.checker is not None:
-            self.checker.rebound(task.pid, task.policy, new)
+            self.checker.rebound(task.pid, task.policy, new, self.rebind_era)
         if self.trace is not None:
             nodes = str(task.policy.nodes)
             self.trace.instant(

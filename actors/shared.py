@@ -377,6 +377,16 @@ class Shared:
         """Stage task_cpu(pid) = cpu (None: the task is gone)."""
         self._dir_staged[pid] = cpu
 
+    def task_cpu_of_mine(self, pid: int, me: int) -> int | None:
+        """task_cpu(pid) as CPU *me* knows it: what it staged this delta if the committed
+        owner is *me* (only the owner moves a task, so no one else writes that entry and
+        the answer cannot depend on the order the delta's actors run in); else the
+        committed owner."""
+        owner = self.directory.get(pid)
+        if owner == me and pid in self._dir_staged:
+            return self._dir_staged[pid]
+        return owner
+
     def set_online(self, online: CpuMask) -> None:
         self._online_staged = online
 

@@ -229,6 +229,63 @@ def test_direct_rebind_rewrites_a_sleeping_task_at_once() -> None:
     assert task.rebind_to is None
 
 
+def test_a_rebind_follows_a_task_moved_off_its_cpu_in_the_same_step() -> None:
+    """Seed 002's step: cpus then mems.  The cpus write sends the running task to the new
+    CPUs; the rebind notice, handled by the old CPU in the same delta, must follow it
+    there (it was dropped, so no task of seed 002 was ever rebound)."""
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        cpuset_era="2.6.24",  # a cpus write updates the tasks' cpus_allowed (2.6.14 did not)
+        setup=REBIND,
+        slice_ms=10,
+        tasks=(
+            TaskSpec(
+                name="t",
+                cpuset="/a",
+                pages_per_ms=1,
+                mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
+            ),
+        ),
+        steps=(
+            ShellStep(
+                at_ns=20 * MS,
+                text="echo 2-3 > /dev/cpuset/a/cpus\necho 1 > /dev/cpuset/a/mems\n",
+            ),
+        ),
+        duration_ns=60 * MS,
+    )
+    sim, _ = run(config)
+    task = sleeper(sim)
+    assert task.cpus_allowed == CpuMask.of([2, 3])
+    assert task.policy.nodes == CpuMask.of([1])
+    assert task.mems_allowed == CpuMask.of([1])
+    assert task.rebind_to is None
+
+
+def test_a_rebound_preferred_policy_may_keep_a_node_outside_the_new_mems() -> None:
+    """MP-REB-3 (5.14+): the preferred node is a hint; invariant 4 does not apply to it."""
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        cpuset_era="v1",  # modern mempolicy rebinding
+        setup=REBIND,
+        slice_ms=10,  # a lone task picks a lazy rebind up at its slice's end
+        tasks=(
+            TaskSpec(
+                name="t",
+                cpuset="/a",
+                pages_per_ms=1,
+                mempolicy=MempolicySpec(mode="preferred", nodes=CpuMask.of([0])),
+            ),
+        ),
+        steps=(ShellStep(at_ns=20 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
+        duration_ns=60 * MS,
+    )
+    sim, _ = run(config)  # run() asserts that the checker found no violation
+    task = sleeper(sim)
+    assert task.policy.nodes == CpuMask.of([0])
+    assert task.mems_allowed == CpuMask.of([1])
+
+
 TOGGLE = "echo 1 > /dev/cpuset/x/cpu_exclusive\n"
 
 
