@@ -23,8 +23,13 @@ def test_active_balance_domain_is_none_when_no_level_spans_busiest_spec_2_10() -
     assert active_balance_domain([ActiveLevel(CpuMask.of([0, 1]))], 5) is None
 
 
-def test_active_load_balance_does_nothing_with_one_task_spec_2_10() -> None:
-    assert active_load_balance([MovableTask(7, ALL)], 0, 0, 2, 1, 10**9) is None
+def test_active_load_balance_pushes_the_only_task_spec_2_10() -> None:
+    """The kernel's nr_running <= 1 counts the migration thread running the push."""
+    assert active_load_balance([MovableTask(7, ALL)], 0, 0, 2, 1, 10**9) == 7
+
+
+def test_active_load_balance_does_nothing_with_no_task_spec_2_10() -> None:
+    assert active_load_balance([], 0, 0, 2, 1, 10**9) is None
 
 
 def test_active_load_balance_moves_one_task_from_the_tail_bypassing_cache_hotness() -> None:

@@ -408,6 +408,28 @@ def test_a_running_task_that_cannot_be_pulled_is_pushed_by_active_balancing() ->
     assert [t.name for t in cpus(sim)[1].all_tasks()] == ["free.0"]
 
 
+def test_active_balancing_pushes_a_busy_cpus_only_task_to_the_idle_node() -> None:
+    """§2.10: the migration thread counts itself in nr_running, so a lone task moves.
+
+    Four hogs forked on CPU 0 of two nodes x two cores x two threads: the plain passes
+    spread them until one node holds three (two on one core's siblings) and the other
+    one, which no pull can fix (the busiest CPU runs its only task).  Active balancing
+    pushes it, leaving two per node, one per core; before, every kick moved nothing.
+    """
+    config = SimConfig(
+        machine=load_machine("node:2 core:2 pu:2 distances=10,20;20,10"),
+        balance=BalanceMode.PERCPU,
+        tasks=(TaskSpec(name="hog", count=4, cpu=0),),
+        duration_ns=500 * MS,
+    )
+    sim, result = run(config)
+    assert sum(c.active_balances for c in result.statistics.cpus) >= 1
+    running = nr_running(sim)
+    assert running[:4].count(1) == 2, running
+    assert running[4:].count(1) == 2, running
+    assert all(running[2 * core] + running[2 * core + 1] == 1 for core in range(4)), running
+
+
 def test_memory_migrate_moves_the_pages_with_the_rebind() -> None:
     """CS-MEM-2: with memory_migrate the pages follow node_remap; without, they stay."""
 

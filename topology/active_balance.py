@@ -49,9 +49,13 @@ def active_load_balance(
 ) -> int | None:
     """The pid pushed to *target_cpu* (move_tasks with max_nr_move = 1), or None.
 
-    *busiest_queue* is every task on the busiest runqueue (its nr_running).
+    *busiest_queue* is every task on the busiest runqueue, none of them running: the
+    migration thread runs this on the busiest CPU and has preempted its task.  The
+    kernel's ``if (busiest_rq->nr_running <= 1) return;`` counts that thread too, so
+    it gives up only when the thread is alone: one task is pushed (the case active
+    balancing exists for, a busy CPU's only task and an idle sibling or node).
     """
-    if len(busiest_queue) <= 1:
+    if not busiest_queue:
         return None
     moved, _ = move_tasks(
         busiest_queue, 1, target_cpu, now_ns, nr_balance_failed, cache_nice_tries, cache_hot_time_ns
