@@ -40,6 +40,7 @@ from topology.loadbalance import (
 )
 from topology.rebalance import LbReport
 from topology.sched_domain import ring
+from topology.sd_flags import SdFlag
 
 __all__ = ["BalanceWork"]
 
@@ -63,7 +64,8 @@ class BalanceWork:
     stats: CpuStats
     view: BoardView
     designated: bool = False
-    """2.6.20+ LB-SER-3: only the group's designated CPU balances a level"""
+    """2.6.20+ LB-SER-3: only the group's designated CPU balances a level (and the 2.6.20+
+    load_balance: sd_idle tests rq->nr_running instead of idle_cpu, LBO-4)"""
     active_balance: bool = True
     scanned: int = 0
     actions: list[tuple[int, MigrateTasks | ActiveBalance]] = field(default_factory=list)
@@ -86,9 +88,21 @@ class BalanceWork:
         sd, state = self.chain[level], self.runtime[level]
         groups = self.groups(level)
         self.scanned += len(sd.span)
-        if self.designated and not self._is_designated(groups, idle):
-            return LbReport(0, None, balance=False)
         counts = self.stats.lb_counts(sd.name, _IDLE[idle])
+        if self.designated and not self._is_designated(groups, idle):
+            # 2.6.20+: find_busiest_group stops after the local group (the ring's
+            # first) with *balance = 0, and load_balance goes to out_balanced.
+            counts[LB_COUNT] += 1
+            counts[LB_BALANCED] += 1
+            self.stats.balanced += 1
+            outcome = balance_outcome(
+                state, min_interval=sd.min_interval, max_interval=sd.max_interval,
+                cache_nice_tries=sd.cache_nice_tries, imbalanced=False, nr_moved=0,
+                all_pinned=False,
+            )  # fmt: skip
+            self.runtime[level] = outcome.state
+            result = -1 if self._smt_busy(sd, idle, groups[:1]) else 0
+            return LbReport(result, outcome.state.balance_interval, balance=False)
         counts[LB_COUNT] += 1
         found = find_busiest_group(groups, self.cpu, self.view, idle, sd)
         src = None if found is None else self._busiest_queue(groups, found)
@@ -131,7 +145,8 @@ class BalanceWork:
             )
             self.outcomes.append((sd.name, what + (", active balance" if kicked else "")))
         self.runtime[level] = outcome.state
-        return LbReport(len(moved), outcome.state.balance_interval)
+        result = len(moved) if moved or not self._smt_busy(sd, idle, groups) else -1
+        return LbReport(result, outcome.state.balance_interval)
 
     def load_balance_newidle(self, level: int) -> int:
         """2.6.14 load_balance_newidle for chain[level]: tasks pulled (no backoff, no kick)."""
@@ -156,10 +171,30 @@ class BalanceWork:
             self.outcomes.append(
                 (sd.name, f"moved {len(moved)} from cpu{src}" if moved else "failed")
             )
+        smt_busy = not moved and self._smt_busy(sd, IdleType.NEWLY_IDLE, groups)
         self.runtime[level] = newidle_outcome(
-            state, imbalanced=src is not None, nr_moved=len(moved)
+            state, imbalanced=src is not None, nr_moved=len(moved), smt_sibling_busy=smt_busy
         )
-        return len(moved)
+        return -1 if smt_busy else len(moved)
+
+    def _smt_busy(self, sd: SchedDomain, idle: IdleType, groups: Sequence[SchedGroup]) -> bool:
+        """Does load_balance(_newidle) return -1 here when it moves nothing (LBO-4)?
+
+        On an SD_SHARE_CPUPOWER level of the 2.6 eras, unless ``sd_idle`` survived:
+        it starts set only when this CPU balances as idle, and find_busiest_group
+        clears it for any CPU of the groups it scanned that is not idle.  2.6.14 asks
+        idle_cpu() (curr == idle), which is false for this CPU when newly idle: the
+        task going to sleep is still current; 2.6.20+ asks rq->nr_running.  The -1
+        makes the levels above balance as NOT_IDLE, and stops idle_balance.
+        """
+        if self.build.era == "modern" or SdFlag.SHARE_CPUPOWER not in sd.flags:
+            return False
+        if idle is IdleType.NOT_IDLE:
+            return True
+        if idle is IdleType.NEWLY_IDLE and not self.designated:
+            return True
+        view = self.view
+        return any(view[cpu].nr_running for group in groups for cpu in group.span)
 
     def _is_designated(self, groups: Sequence[SchedGroup], idle: IdleType) -> bool:
         """LB-SER-3: the first idle CPU of the local group, else its first CPU, balances."""
