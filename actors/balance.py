@@ -18,6 +18,11 @@ sends `BalanceWork.actions`.
 # each one when the request arrives and drops those that ran, left or lost
 # the destination from their affinity (the kernel holds both runqueue locks
 # instead, so its nr_moved is exact).
+# SIMPLIFIED: the passes of one delta are concurrent, so two CPUs that kick the
+# same busiest CPU in one delta both book a started kick (interval doubled); in
+# the kernel the second finds rq->active_balance set under the runqueue lock and
+# goes back to min_interval.  The busiest CPU serves only the first kick
+# (`Shared.serve_active_balance`), as the kernel's migration thread does.
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from actors.messages import ActiveBalance, MigrateTasks
 from actors.shared import BoardView, Shared
 from actors.stats import CpuStats
+from topology.active_balance import ActiveLevel, active_balance_domain
 from topology.domains import DomainBuild, SchedDomain, SchedGroup
 from topology.idle_balance import newidle_outcome
 from topology.loadbalance import (
@@ -127,7 +133,7 @@ class BalanceWork:
                 state, min_interval=sd.min_interval, max_interval=sd.max_interval,
                 cache_nice_tries=sd.cache_nice_tries, imbalanced=True, nr_moved=len(moved),
                 all_pinned=all_pinned, busiest_curr_allowed=curr_ok,
-                busiest_active_balance=entry.active_balance,
+                busiest_active_balance=src in self.shared.alb_pending,
             )  # fmt: skip
             self.stats.imbalanced += 1
             self.stats.failed += 0 if moved else 1
@@ -135,7 +141,7 @@ class BalanceWork:
             self._request(src, moved, sd, "balance")
             kicked = outcome.kick_active and self.active_balance
             if kicked:
-                self._kick(src, sd, outcome.state)
+                self._kick(src, level, outcome.state)
             what = (
                 f"moved {len(moved)} from cpu{src}"
                 if moved
@@ -230,12 +236,26 @@ class BalanceWork:
         )
         self.actions.append((src, msg))
 
-    def _kick(self, src: int, sd: SchedDomain, state: DomainRuntime) -> None:
+    def _kick(self, src: int, level: int, state: DomainRuntime) -> None:
+        """Kick *src*'s migration thread from *level* (whose bookkeeping is *state*).
+
+        active_load_balance moves the task within push_cpu's lowest load-balancing
+        domain spanning the busiest CPU (§2.10), with that domain's failure count and
+        cache-hot settings: the kicking level unless a lower one spans *src* too.
+        """
+        modern = self.build.era == "modern"
+        levels = [
+            ActiveLevel(sd.span, modern or SdFlag.LOAD_BALANCE in sd.flags) for sd in self.chain
+        ]
+        found = active_balance_domain(levels, src)
+        use = level if found is None else found
+        sd = self.chain[use]
+        failed = state.nr_balance_failed if use == level else self.runtime[use].nr_balance_failed
         msg = ActiveBalance(
             push_cpu=self.cpu,
             generation=self.build.generation,
             level=sd.name,
-            nr_balance_failed=state.nr_balance_failed,
+            nr_balance_failed=failed,
             cache_nice_tries=sd.cache_nice_tries,
             cache_hot_time_ns=sd.cache_hot_time_ns,
         )

@@ -650,6 +650,8 @@ class CpuActor:
             self.ctx.log.info("pass_aborted", generation=work.build.generation)
         else:
             for dst, msg in work.actions:
+                if isinstance(msg, ActiveBalance):
+                    self.shared.kick_active_balance(dst)
                 self.ctx.tell(self.env.cpu_names[dst], msg)
         if end // self.tick_ns > now // self.tick_ns:
             self._on_time(end, tick=True)
@@ -688,6 +690,8 @@ class CpuActor:
 
     def _active_balance(self, msg: ActiveBalance, now: int) -> None:
         """The migration thread on this (busiest) CPU pushes one task to push_cpu (§2.10)."""
+        if not self.shared.serve_active_balance(self.cpu):
+            return  # a second kick of one delta: the first one's push_cpu won
         if self._stale(msg.generation, "active balance"):
             return
         runnable = self._runnable()
@@ -938,7 +942,7 @@ class CpuActor:
         entry = self.entry.advanced(now // self.tick_ns)
         if self.trace is not None and len(queue) != entry.nr_running:
             self.trace.nr_running.append((now, self.cpu, len(queue)))
-        self.entry = BoardEntry(entry.anchor, entry.cpu_load, len(queue), queue, False)
+        self.entry = BoardEntry(entry.anchor, entry.cpu_load, len(queue), queue)
         self.shared.board.stage(self.cpu, self.entry)
         if self.checker is not None:
             self.checker.touched(self.cpu)

@@ -47,7 +47,6 @@ class BoardEntry:
     nr_running: int = 0
     queue: tuple[MovableTask, ...] = ()
     """every runnable task, the running one flagged (what move_tasks examines)"""
-    active_balance: bool = False
 
     def at(self, jiffy: int) -> tuple[int, int, int]:
         """cpu_load[] after the ticks up to *jiffy* (LOAD-1, lazily)."""
@@ -61,7 +60,7 @@ class BoardEntry:
         """The same slot with its anchor moved to *jiffy* (before nr_running changes)."""
         if jiffy <= self.anchor:
             return self
-        return BoardEntry(jiffy, self.at(jiffy), self.nr_running, self.queue, self.active_balance)
+        return BoardEntry(jiffy, self.at(jiffy), self.nr_running, self.queue)
 
 
 class BoardView(Sequence[CpuLoad]):
@@ -369,7 +368,12 @@ class Shared:
         self.online = online
         self.cpuset_cpus: dict[str, CpuMask] = {}
         """cpuset path -> its CPUs (select_fallback_rq's cpuset step)"""
+        self.alb_pending: set[int] = set()
+        """CPUs with an active-balance kick their migration thread has not served yet
+        (rq->active_balance, LBO-1): a pass that finds one does not kick again"""
         self._dir_staged: dict[int, int | None] = {}
+        self._alb_kicked: set[int] = set()
+        self._alb_served: set[int] = set()
         self._online_staged: CpuMask | None = None
         self._cpusets_staged: dict[str, CpuMask] | None = None
 
@@ -387,6 +391,20 @@ class Shared:
             return self._dir_staged[pid]
         return owner
 
+    def kick_active_balance(self, cpu: int) -> None:
+        """Stage rq->active_balance = 1 on *cpu* (the kicker sets it, under that
+        runqueue's lock in the kernel, when it sends the kick)."""
+        self._alb_kicked.add(cpu)
+
+    def serve_active_balance(self, cpu: int) -> bool:
+        """*cpu*'s migration thread takes a kick and clears rq->active_balance; False for
+        a further kick of the same delta (the flag was set: only the first counts).
+        A kick staged in the delta of a serve stays pending: it is a later one."""
+        if cpu in self._alb_served:
+            return False
+        self._alb_served.add(cpu)
+        return True
+
     def set_online(self, online: CpuMask) -> None:
         self._online_staged = online
 
@@ -402,6 +420,11 @@ class Shared:
             else:
                 self.directory[pid] = cpu
         self._dir_staged.clear()
+        if self._alb_served or self._alb_kicked:
+            self.alb_pending -= self._alb_served
+            self.alb_pending |= self._alb_kicked
+            self._alb_served.clear()
+            self._alb_kicked.clear()
         if self._online_staged is not None:
             self.online, self._online_staged = self._online_staged, None
         if self._cpusets_staged is not None:

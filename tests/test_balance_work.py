@@ -6,6 +6,7 @@ Kernel: 2.6.14 and 2.6.24 kernel/sched.c load_balance / load_balance_newidle.
 from __future__ import annotations
 
 from actors.balance import LB_BALANCED, LB_COUNT, BalanceWork
+from actors.messages import ActiveBalance
 from actors.shared import BoardEntry, Shared
 from actors.stats import CpuStats
 from topology.domains import DomainBuild, build_sched_domains
@@ -114,3 +115,66 @@ def test_2620_a_non_designated_cpu_books_a_balanced_pass_lb_ser_3() -> None:
     assert w.runtime[level].nr_balance_failed == 0
     counts = w.stats.lb_counts("NODE", "idle")
     assert (counts[LB_COUNT], counts[LB_BALANCED]) == (1, 1)
+
+
+def test_an_active_balance_kick_stays_pending_until_the_migration_thread_serves_it() -> None:
+    """LBO-1: rq->active_balance is set by the kicker and cleared by the migration thread;
+    a second kick of the delta it is served in is ignored; a kick staged in the delta of
+    a serve is a later one and stays pending (the commit does not depend on the order
+    the delta's actors ran in)."""
+    shared = Shared(4, load_machine("core:4").all_cpus)
+    shared.kick_active_balance(2)
+    assert 2 not in shared.alb_pending  # staged until the delta ends
+    shared.commit()
+    assert shared.alb_pending == {2}
+    assert shared.serve_active_balance(2)
+    assert not shared.serve_active_balance(2)
+    shared.kick_active_balance(2)
+    shared.commit()
+    assert shared.alb_pending == {2}
+    assert shared.serve_active_balance(2)
+    shared.commit()
+    assert shared.alb_pending == set()
+
+
+def test_a_pass_that_finds_a_kick_pending_does_not_kick_and_resets_its_interval() -> None:
+    """2.6.14 load_balance: with busiest->active_balance set, active_balance stays 0, so
+    the interval goes back to min_interval instead of doubling.  cpu2's core is idle,
+    the other core's two siblings run one task each: the busiest CPU has one task, no
+    pull can move it, and the failures have piled up (the HT case of §2.10)."""
+    shared, build = board(SMT[0], "2.6.14", {0: 1, 1: 1, 2: 0, 3: 0})
+    level = [sd.name for sd in build.chain(2)].index("CPU")
+    sd = build.chain(2)[level]
+    results = []
+    for pending in (False, True):
+        if pending:
+            shared.kick_active_balance(0)
+            shared.kick_active_balance(1)
+            shared.commit()
+        w = work(shared, build, 2)
+        w.runtime[level] = DomainRuntime(0, 2 * sd.min_interval, sd.cache_nice_tries + 2)
+        w.load_balance(level, IdleType.SCHED_IDLE)
+        results.append((len(w.actions), w.runtime[level].balance_interval))
+    assert results == [(1, 4 * sd.min_interval), (0, sd.min_interval)]
+
+
+def test_the_kick_carries_push_cpus_lowest_domain_spanning_the_busiest_cpu() -> None:
+    """§2.10: active_load_balance searches push_cpu's domains bottom-up for the first
+    SD_LOAD_BALANCE one spanning busiest, and uses its failure count and cache-hot
+    settings; a kick from ALLNODES to a node inside NODE's span is a NODE push."""
+    shared, build = board("node:20 core:1 pu:1", "2.6.14", {})
+    w = work(shared, build, 0)
+    names = [sd.name for sd in w.chain]
+    assert names == ["NODE", "ALLNODES"]
+    assert 1 in w.chain[0].span
+    assert 19 not in w.chain[0].span
+    w.runtime[0] = DomainRuntime(0, 8, 1)
+    kicked = DomainRuntime(0, 64, 3)
+    w._kick(1, 1, kicked)
+    w._kick(19, 1, kicked)
+    (_, near), (_, far) = w.actions
+    assert isinstance(near, ActiveBalance)
+    assert isinstance(far, ActiveBalance)
+    assert (near.level, near.nr_balance_failed) == ("NODE", 1)
+    assert (far.level, far.nr_balance_failed) == ("ALLNODES", 3)
+    assert near.cache_nice_tries == w.chain[0].cache_nice_tries

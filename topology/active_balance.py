@@ -4,7 +4,8 @@ load_balance kicks the busiest CPU's migration thread (LBO-1) with
 ``push_cpu = this_cpu``.  The thread runs *on* the busiest CPU, so the task that
 was running there has been preempted and is merely queued: the caller passes
 the busiest queue with ``running=False`` for every task.  It does nothing when
-the busiest CPU has at most one task; otherwise it searches push_cpu's domains
+the busiest CPU has no task besides that thread (the kernel's nr_running <= 1
+counts it); otherwise it searches push_cpu's domains
 bottom-up for the first with SD_LOAD_BALANCE whose span contains the busiest
 CPU and moves one task through the normal move_tasks/can_migrate_task path
 (idle type SCHED_IDLE, which 2.6.14 can_migrate_task does not consult).
