@@ -85,7 +85,7 @@ from cpuset.tree import CpusetError
 from topology import CpuMask
 from topology.active_balance import active_load_balance
 from topology.domains import DomainBuild, SchedDomain, SchedGroup
-from topology.idle_balance import NewidleLevel, idle_balance, idle_balance_2620
+from topology.idle_balance import NewidleLevel, idle_balance, idle_balance_2624
 from topology.loadbalance import (
     DomainRuntime,
     IdleType,
@@ -610,8 +610,12 @@ class CpuActor:
             for sd, state, balances in zip(self.chain, self.runtime, self.balances, strict=True)
         ]
         if self.mode is BalanceMode.SOFTIRQ_SERIALIZE:
-            tried, nxt = idle_balance_2620(
-                levels, work.load_balance_newidle, now // self.tick_ns, self.cfg.hz
+            tried, nxt = idle_balance_2624(
+                levels,
+                work.load_balance_newidle,
+                now // self.tick_ns,
+                self.cfg.hz,
+                self.next_balance,
             )
             if nxt is not None:
                 self.next_balance = nxt

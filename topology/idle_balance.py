@@ -6,8 +6,9 @@ load_balance (find_busiest_group with NEWLY_IDLE, i.e. the newidle_idx load
 index, `topology.loadbalance.load_idx`) and stops at the first level whose call
 returned nonzero.  Newidle balancing never kicks active balancing and never
 touches balance_interval; it only resets nr_balance_failed (`newidle_outcome`).
-2.6.20+ also folds ``last_balance + msecs_to_jiffies(balance_interval)`` of the
-visited SD_LOAD_BALANCE levels into rq->next_balance when nothing was pulled.
+2.6.24 (`idle_balance_2624`, the softirq-serialize mode) also folds ``last_balance
++ msecs_to_jiffies(balance_interval)`` of the visited SD_LOAD_BALANCE levels into
+a new rq->next_balance, written when it pulled or the old one had passed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from topology.loadbalance import DomainRuntime, msecs_to_jiffies
 
-__all__ = ["NewidleLevel", "idle_balance", "idle_balance_2620", "newidle_outcome"]
+__all__ = ["NewidleLevel", "idle_balance", "idle_balance_2624", "newidle_outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,23 +50,37 @@ def idle_balance(levels: Sequence[NewidleLevel], lb: LoadBalanceNewidle) -> tupl
     return tuple(tried)
 
 
-def idle_balance_2620(
-    levels: Sequence[NewidleLevel], lb: LoadBalanceNewidle, jiffies: int, hz: int
+def idle_balance_2624(
+    levels: Sequence[NewidleLevel],
+    lb: LoadBalanceNewidle,
+    jiffies: int,
+    hz: int,
+    next_balance: int,
 ) -> tuple[tuple[int, ...], int | None]:
-    """2.6.20 idle_balance: (levels tried, new rq->next_balance or None if a task was pulled)."""
+    """2.6.24 idle_balance: (levels tried, the new rq->next_balance or None to keep it).
+
+    Over the SD_LOAD_BALANCE levels bottom-up: run load_balance_newidle where
+    SD_BALANCE_NEWIDLE is set, fold ``last_balance + interval`` into a deadline that
+    starts at ``jiffies + HZ``, stop once ``pulled_task`` is nonzero.  It starts at
+    -1, so a first balancing level without SD_BALANCE_NEWIDLE stops the walk at
+    once, and a -1 (busy SMT level, LBO-4) counts as pulled.  The deadline is
+    written when something was pulled or *next_balance* (the current
+    rq->next_balance) has passed.
+    """
     tried: list[int] = []
-    next_balance, pulled = jiffies + 60 * hz, 0
+    deadline, pulled = jiffies + hz, -1
     for i, level in enumerate(levels):
         if not level.load_balance:
             continue
         if level.balance_newidle:
             tried.append(i)
             pulled = lb(i)
-        deadline = level.last_balance + msecs_to_jiffies(level.balance_interval, hz)
-        next_balance = min(next_balance, deadline)
+        deadline = min(deadline, level.last_balance + msecs_to_jiffies(level.balance_interval, hz))
         if pulled:
             break
-    return tuple(tried), None if pulled else next_balance
+    if pulled or jiffies > next_balance:
+        return tuple(tried), deadline
+    return tuple(tried), None
 
 
 def newidle_outcome(
