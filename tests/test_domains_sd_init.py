@@ -63,6 +63,7 @@ def test_2_6_14_levels_and_sd_init_values_on_an_smt_numa_box() -> None:
     assert (cpu.flags, cpu.cache_hot_time_ns) == (LB | NEWIDLE | EXEC | AFFINE, 2_500_000)
     assert params(node) == (8, 32, 32, 125, 2, 3, 2, 0, 1, 1, 1)
     assert node.flags == LB | FORK | EXEC | WBAL
+    assert node.cache_hot_time_ns == 10_000_000  # x86_64, until 2.6.16's calibration
 
 
 def test_2_6_14_flag_values_are_the_kernel_numbers() -> None:

@@ -72,9 +72,10 @@ _CPU_2614 = SdInit(
     _LB | _NEWIDLE | _EXEC | _AFFINE, 1, 2_500_000,
 )  # fmt: skip
 # SIMPLIFIED: SD_NODE_INIT is x86_64's (include/asm-x86_64/topology.h); ia64 differed.
+# Its cache_hot_time of 10 ms lasted until 2.6.16's calibrate_migration_costs removed it.
 _NODE_2614 = SdInit(
     "NODE", SD_LV["NODE"], 8, 32, 32, 125, 2, (3, 2, 0, 1, 1),
-    _LB | _FORK | _EXEC | _WBAL, 1,
+    _LB | _FORK | _EXEC | _WBAL, 1, 10_000_000,
 )  # fmt: skip
 _ALLNODES_2614 = SdInit(
     "ALLNODES", SD_LV["ALLNODES"], 64, 64, 128, 133, 1, (3, 3, 0, 0, 0),
