@@ -127,7 +127,8 @@ class Checker:
         self, pid: int, policy: MemPolicy, mems: CpuMask, era: RebindEra = "modern"
     ) -> None:
         checked = (MpolMode.BIND, MpolMode.INTERLEAVE, MpolMode.PREFERRED)
-        if policy.mode not in checked or (era == "modern" and policy.mode is MpolMode.PREFERRED):
+        hint = era == "modern" or policy.has_mode_flag
+        if policy.mode not in checked or (hint and policy.mode is MpolMode.PREFERRED):
             # 5.14+ mpol_rebind_preferred only records the new mems: the preferred node
             # is a hint that may lie outside them, the cpuset filters at allocation
             # (MP-REB-3; alloc_failed checks that side).

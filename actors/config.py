@@ -32,7 +32,7 @@ import enum
 from dataclasses import dataclass, field
 
 from cpuset import DOMAIN_ERAS, ERAS
-from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode, mpol_new
+from cpuset.mempolicy import MemPolicy, MpolFlag, MpolMode, RebindEra, mpol_new
 from topology import CpuMask, NodeMask
 from topology.machine import Machine
 
@@ -104,10 +104,10 @@ class MempolicySpec:
     flags: str = ""
     """"", "static" or "relative" (MPOL_F_STATIC_NODES / MPOL_F_RELATIVE_NODES)."""
 
-    def policy(self, mems_allowed: NodeMask) -> MemPolicy:
+    def policy(self, mems_allowed: NodeMask, era: RebindEra = "modern") -> MemPolicy:
         """set_mempolicy for a task whose mems_allowed is given (CpusetError: EINVAL)."""
         flags = _MPOL_FLAGS[self.flags]
-        return mpol_new(MpolMode[self.mode.upper()], self.nodes, mems_allowed, flags)
+        return mpol_new(MpolMode[self.mode.upper()], self.nodes, mems_allowed, flags, era=era)
 
 
 _MPOL_FLAGS = {

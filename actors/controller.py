@@ -65,6 +65,7 @@ from cpuset.events import (
     TaskAttached,
     TaskCpusChanged,
 )
+from cpuset.mempolicy import policy_era
 from cpuset.tree import CpusetError
 from topology import CpuMask
 from topology.placement import sched_balance_self
@@ -259,7 +260,7 @@ class CpusetController:
         if spec.cpus is not None:
             fs.sched_setaffinity(pid, spec.cpus)
         mems = fs.task_mems_allowed(pid)
-        policy = spec.mempolicy.policy(mems)
+        policy = spec.mempolicy.policy(mems, policy_era(self.cfg.cpuset_era))
         kind = TaskKind.HOG if spec.kind is TaskKind.PINNED else spec.kind
         return Task(
             pid=pid, name=name, kind=kind.value, cpus_allowed=fs.task_cpus_allowed(pid),

@@ -79,6 +79,7 @@ from cpuset.mempolicy import (
     RebindEra,
     alloc_node,
     migrate_pages_plan,
+    policy_era,
     rebind,
 )
 from cpuset.tree import CpusetError
@@ -131,7 +132,7 @@ class CpuActor:
         self.mode = cfg.balance
         self.node = cfg.machine.cpus[cpu].node
         self.node_cpus = cfg.machine.node_mask(self.node)
-        self.rebind_era: RebindEra = "2.6.14" if cfg.cpuset_era == "2.6.14" else "modern"
+        self.rebind_era: RebindEra = policy_era(cfg.cpuset_era)
         self.queue: deque[Task] = deque()
         self.curr: Task | None = None
         self.sleepers: dict[int, Task] = {}
@@ -373,13 +374,17 @@ class CpuActor:
         machine = self.cfg.machine
         if task.policy.mode is MpolMode.INTERLEAVE:
             for _ in range(count):
-                node, task.policy = alloc_node(task.policy, task.mems_allowed, self.node, machine)
+                node, task.policy = alloc_node(
+                    task.policy, task.mems_allowed, self.node, machine, era=self.rebind_era
+                )
                 if node is None:
                     self._alloc_failed(task)
                     return
                 task.add_pages(node, 1)
             return
-        node, task.policy = alloc_node(task.policy, task.mems_allowed, self.node, machine)
+        node, task.policy = alloc_node(
+            task.policy, task.mems_allowed, self.node, machine, era=self.rebind_era
+        )
         if node is None:
             self._alloc_failed(task)
             return
@@ -891,7 +896,7 @@ class CpuActor:
         task.policy = rebind(task.policy, new, old_mems=old, era=self.rebind_era)
         task.mems_allowed = new
         if task.rebind_migrate:
-            for src, dst in migrate_pages_plan(old, new):
+            for src, dst in migrate_pages_plan(old, new, era=self.rebind_era):
                 moved = task.pages_on(src)
                 task.add_pages(src, -moved)
                 task.add_pages(dst, moved)
@@ -913,7 +918,7 @@ class CpuActor:
         task.pending_policy = None
         try:
             task.policy = MempolicySpec(mode=mode, nodes=nodes, flags=flags).policy(
-                task.mems_allowed
+                task.mems_allowed, self.rebind_era
             )
         except CpusetError as exc:
             self.ctx.log.info("set_mempolicy_failed", pid=task.pid, error=exc.strerror)

@@ -91,6 +91,42 @@ def test_2614_rebind_uses_the_tasks_old_mems_and_remaps_the_rotor() -> None:
     assert (str(moved.nodes), moved.il_prev) == ("2-3", 3)
 
 
+@pytest.mark.parametrize(
+    ("nodes", "old", "new", "before", "expected"),
+    [
+        ("0-1,3", "0-3", "1-3", 3, [0, 1, 3, 1, 2, 1, 2]),
+        ("1,3", "0-3", "1-3", 0, [2, 1, 2, 1]),
+    ],
+)
+def test_2614_rebind_remaps_the_next_interleave_node_il_next(
+    nodes: str, old: str, new: str, before: int, expected: list[int]
+) -> None:
+    machine = preset("quad-node")
+    policy = mpol_new(MpolMode.INTERLEAVE, M(nodes), M(old), era="2.6.14")
+    chosen = []
+    for step in range(len(expected)):
+        if step == before:
+            policy = rebind(policy, M(new), old_mems=M(old), era="2.6.14")
+        mems = M(old) if step < before else M(new)
+        node, policy = alloc_node(policy, mems, cpu_node=0, machine=machine, era="2.6.14")
+        chosen.append(node)
+    assert chosen == expected
+
+
+def test_2614_set_mempolicy_drops_the_nodes_outside_mems_allowed() -> None:
+    mems = M("0-1")
+    bind = mpol_new(MpolMode.BIND, M("0,2"), mems, era="2.6.14")
+    preferred = mpol_new(MpolMode.PREFERRED, M("2-3"), mems, era="2.6.14")
+    default = mpol_new(MpolMode.DEFAULT, M("2"), mems, era="2.6.14")
+    assert (str(bind.nodes), preferred.mode, default.mode) == (
+        "0",
+        MpolMode.LOCAL,
+        MpolMode.DEFAULT,
+    )
+    with pytest.raises(CpusetError):
+        mpol_new(MpolMode.INTERLEAVE, M("2-3"), mems, era="2.6.14")
+
+
 def test_rebind_to_the_same_mems_changes_nothing() -> None:
     policy = plain(MpolMode.INTERLEAVE, "1", "0-1")
     assert rebind(policy, M("0-1")) is policy
@@ -118,10 +154,17 @@ def test_preferred_without_nodes_is_local() -> None:
     assert mpol_new(MpolMode.PREFERRED, M(""), M("0-1")).mode is MpolMode.LOCAL
 
 
+@pytest.mark.parametrize("flags", [MpolFlag.STATIC_NODES, MpolFlag.RELATIVE_NODES])
+def test_default_ignores_a_mode_flag_when_given_no_nodes(flags: MpolFlag) -> None:
+    assert mpol_new(MpolMode.DEFAULT, M(""), M("0-1"), flags) == MemPolicy()
+
+
 @pytest.mark.parametrize(
     ("mode", "nodes", "flags"),
     [
         (MpolMode.BIND, "2", MpolFlag.NONE),
+        (MpolMode.DEFAULT, "0", MpolFlag.STATIC_NODES),
+        (MpolMode.LOCAL, "", MpolFlag.RELATIVE_NODES),
         (MpolMode.INTERLEAVE, "", MpolFlag.NONE),
         (MpolMode.DEFAULT, "0", MpolFlag.NONE),
         (MpolMode.BIND, "0", MpolFlag.STATIC_NODES | MpolFlag.RELATIVE_NODES),
