@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from cpuset.attach import apply_cpus_allowed
+from cpuset.attach import apply_cpus_allowed, cpuset_cpus_allowed
 from cpuset.tree import CpusetError, CpusetTree
 from topology import CpuMask, onto
 
@@ -57,13 +57,14 @@ def sched_setaffinity(
     """sched_setaffinity(pid, mask): the request ∩ the cpuset's CPUs, applied to the task.
 
     Bits outside the cpuset are dropped silently (C03-4); nothing online left
-    is EINVAL.  Modern kernels remember the request (user_cpus_ptr) and
-    re-intersect it when the cpuset changes (C03-5, CS-CPU-3).
+    is EINVAL.  In the modern top cpuset offline CPUs of the request are kept.
+    Modern kernels remember the request (user_cpus_ptr) and re-intersect it when
+    the cpuset changes (C03-5, CS-CPU-3).
     """
     task = tree.task(pid)
     if task is None:
         raise CpusetError(errno.ESRCH, f"no task with pid {pid}")
-    allowed = tree.guarantee_online_cpus(task.cpuset)
+    allowed = cpuset_cpus_allowed(tree, task.cpuset)
     result = set_cpus_allowed(tree.online_cpus, mask & allowed, task_cpu)
     if tree.era.user_cpus_ptr:
         task.user_cpus = mask

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 
+from cpuset.effective import subpartitions_cpus
 from cpuset.events import (
     MemsChanged,
     ReleaseAgentCalled,
@@ -28,6 +29,7 @@ __all__ = [
     "apply_cpus_allowed",
     "attach_task",
     "check_for_release",
+    "cpuset_cpus_allowed",
     "cpuset_exit",
     "cpuset_fork",
     "notify_mems_changes",
@@ -41,15 +43,34 @@ __all__ = [
 # is never observed by another operation.
 
 
+def cpuset_cpus_allowed(tree: CpusetTree, cs: Cpuset) -> CpuMask:
+    """What a task of *cs* may use: guarantee_online_cpus, but for the modern top cpuset.
+
+    Modern kernels give the top cpuset's tasks every possible CPU minus the
+    partitions' (subpartitions_cpus), offline CPUs included, since hotplug does
+    not update them; all possible CPUs if that leaves none online
+    (cpuset_cpus_allowed, cpuset_attach_task, cpuset_update_tasks_cpumask;
+    CS-ATT-3, CS-CPU-1).
+    """
+    if cs is not tree.top or not tree.era.top_tasks_get_possible:
+        return tree.guarantee_online_cpus(cs)
+    mask = tree.machine.all_cpus - subpartitions_cpus(tree)
+    return mask if mask.intersects(tree.online_cpus) else tree.machine.all_cpus
+
+
 def task_cpus_for(tree: CpusetTree, task: Task, cs: Cpuset) -> CpuMask:
-    """The mask set_cpus_allowed receives for *task* in *cs* (guarantee_online_cpus).
+    """The mask set_cpus_allowed receives for *task* in *cs* (`cpuset_cpus_allowed`).
 
     Modern kernels re-intersect the user's sched_setaffinity request when the
-    result is not empty (CS-CPU-3).
+    result is not empty (CS-CPU-3); if what is left is all offline (possible in
+    the top cpuset), __set_cpus_allowed_ptr fails with EINVAL and the task keeps
+    the mask it has.
     """
-    mask = tree.guarantee_online_cpus(cs)
+    mask = cpuset_cpus_allowed(tree, cs)
     if tree.era.user_cpus_ptr and task.user_cpus is not None and mask.intersects(task.user_cpus):
         mask = mask & task.user_cpus
+        if not mask.intersects(tree.online_cpus):
+            return task.cpus_allowed
     return mask
 
 
@@ -150,7 +171,7 @@ def update_tasks_cpumask(tree: CpusetTree, only: Cpuset | None = None) -> None:
     """Re-apply each task's cpuset mask (2.6.24 update_cpumask; modern update_tasks_cpumask).
 
     With *only*, just that cpuset's tasks get exactly its cpus (2.6.24); else
-    every task gets guarantee_online_cpus of its cpuset (∩ its user mask).
+    every task gets `cpuset_cpus_allowed` of its cpuset (∩ its user mask).
     """
     for pid in sorted(tree.tasks):
         task = tree.tasks[pid]

@@ -51,6 +51,13 @@ class Era:
     """A ``cpus`` write re-applies the mask to the cpuset's tasks (2.6.24+, CS-CPU-1)."""
     user_cpus_ptr: bool
     """sched_setaffinity's request is remembered and re-intersected (CS-CPU-3, modern)."""
+    top_tasks_get_possible: bool
+    """Tasks of the top cpuset get every possible CPU minus the partition CPUs, offline ones
+    included, and hotplug leaves them alone (modern cpuset_attach_task,
+    cpuset_update_tasks_cpumask, cpuset_cpus_allowed; CS-ATT-3, CS-CPU-1)."""
+    common_file_write: bool
+    """Every cpuset file is written through cpuset_common_file_write, whose E2BIG length
+    limit covers them all (2.6.14, 2.6.24); modern kernels limit only the list files."""
     hotplug: HotplugPolicy
     partitions: PartitionRule
     hotplug_resets_domains: bool
@@ -71,6 +78,8 @@ ERAS: dict[str, Era] = {
         empty_masks_allowed=False,
         updates_task_cpus=False,
         user_cpus_ptr=False,
+        top_tasks_get_possible=False,
+        common_file_write=True,
         hotplug="none",
         partitions="dyn6",
         hotplug_resets_domains=True,
@@ -87,6 +96,8 @@ ERAS: dict[str, Era] = {
         empty_masks_allowed=True,
         updates_task_cpus=True,
         user_cpus_ptr=False,
+        top_tasks_get_possible=False,
+        common_file_write=True,
         hotplug="guarantee",
         partitions="union_find",
         hotplug_resets_domains=True,
@@ -103,6 +114,8 @@ ERAS: dict[str, Era] = {
         empty_masks_allowed=True,
         updates_task_cpus=True,
         user_cpus_ptr=True,
+        top_tasks_get_possible=True,
+        common_file_write=False,
         hotplug="move_tasks",
         partitions="rb_v1",
         hotplug_resets_domains=False,
@@ -119,6 +132,8 @@ ERAS: dict[str, Era] = {
         empty_masks_allowed=True,
         updates_task_cpus=True,
         user_cpus_ptr=True,
+        top_tasks_get_possible=True,
+        common_file_write=False,
         hotplug="effective",
         partitions="rb_v2",
         hotplug_resets_domains=False,

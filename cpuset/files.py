@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from cpuset.attach import attach_task
-from cpuset.effective import isolated_cpus, update_prstate, user_xcpus
+from cpuset.effective import isolated_cpus, update_prstate
 from cpuset.kstrtox import kstrtoint, kstrtoll, kstrtoull, simple_strtoul, sscanf_int
 from cpuset.partitions import sched_domain_level_max
 from cpuset.tree import Cpuset, CpusetError, CpusetTree, CsFlag, Prs
@@ -52,7 +52,7 @@ class CpusetFile:
     cpuset_file: bool = True
     """A cpuset (not cgroup core) file: ``cpuset.``-prefixed on a prefixed mount."""
     mask: bool = False
-    """A cpulist/nodelist file, whose writes are limited to 100 + 6 * NR_CPUS bytes."""
+    """A cpulist/nodelist file, whose writes are length-limited in every era (fs.py)."""
     line_list: bool = False
     """One item per line (``tasks``): empty means no output at all, not an empty line."""
 
@@ -91,7 +91,11 @@ def _write_notify(tree: CpusetTree, cs: Cpuset, text: str, current: int) -> None
 def _write_tasks(tree: CpusetTree, cs: Cpuset, text: str, current: int) -> None:
     """``tasks`` / ``cgroup.procs``: one pid per write; 0 means the writer itself."""
     if tree.era.strict_flag_parse:
-        pid = kstrtoint(text.strip(), "pid")
+        # cgroup_procs_write_start: any kstrtoint failure (ERANGE too) or pid < 0 is EINVAL.
+        try:
+            pid = kstrtoint(text.strip(), "pid")
+        except CpusetError as exc:
+            raise CpusetError(errno.EINVAL, exc.strerror or "pid") from None
         if pid < 0:
             raise CpusetError(errno.EINVAL, f"pid {pid} is negative")
     else:
@@ -108,7 +112,8 @@ def _read_tasks(tree: CpusetTree, cs: Cpuset) -> str:
 
 
 def _write_relax(tree: CpusetTree, cs: Cpuset, text: str, current: int) -> None:
-    level = kstrtoll(text.strip(), "sched_relax_domain_level")
+    """A write_s64 file: cgroup_file_write passes the text to kstrtoll unstripped."""
+    level = kstrtoll(text, "sched_relax_domain_level")
     update_relax_domain_level(tree, cs, level, sched_domain_level_max(tree.machine))
 
 
@@ -135,12 +140,16 @@ def _write_partition(tree: CpusetTree, cs: Cpuset, text: str, current: int) -> N
 
 
 def _write_exclusive(tree: CpusetTree, cs: Cpuset, text: str, current: int) -> None:
-    """cpuset.cpus.exclusive: within the parent's exclusive CPUs, disjoint from siblings'."""
+    """cpuset.cpus.exclusive (update_exclusive_cpumask): unchanged is a no-op, a sibling
+    conflict is EINVAL (CS-VAL-7, CS-VAL-8).
+
+    CPUs the parent cannot grant are accepted: the value is kept as written and
+    only ``cpuset.cpus.exclusive.effective`` (∩ the parent's) narrows it.
+    """
     mask = parse_mask(tree, text, nodes=False)
     assert cs.parent is not None
-    allowed = user_xcpus(cs.parent) if cs.parent.parent is not None else tree.machine.all_cpus
-    if not mask <= allowed:
-        raise CpusetError(errno.EINVAL, f"exclusive cpus {mask - allowed} not in the parent's")
+    if mask == cs.config.exclusive_cpus:
+        return
     trial = replace(cs.config, exclusive_cpus=mask)
     for sib in cs.parent.children:
         if sib is not cs and cpus_excl_conflict(trial, sib.config, modern=True):

@@ -70,6 +70,18 @@ def _fail(err: int, path: str, what: str = "") -> PathError:
     return PathError(err, f"{path}: {what}" if what else path)
 
 
+def _write_limit(tree: CpusetTree) -> int:
+    """The "crude upper limit" on a write: 100 + 6 * NR_CPUS in 2.6.14's
+    cpuset_common_file_write, 100 + 6 * max(NR_CPUS, MAX_NUMNODES) from 2.6.20 on.
+
+    2.6.14 and 2.6.24 apply it to every cpuset file (the cgroup core's own files,
+    2.6.24 ``tasks`` and ``notify_on_release``, excepted); modern kernels only to
+    the list files (max_write_len).
+    """
+    cpus = mask_width(tree, False)
+    return 100 + 6 * (cpus if not tree.era.cgroup else max(cpus, mask_width(tree, True)))
+
+
 class CpusetFS:
     """A mounted cpuset hierarchy with a current directory and an acting task."""
 
@@ -246,11 +258,12 @@ class CpusetFS:
         file, cs = node.file, node.cs
         if file is None or cs is None or file.write is None:
             raise _fail(errno.EACCES, path, "read-only file")
-        limit = 100 + 6 * max(mask_width(self.tree, False), mask_width(self.tree, True))
+        limit = _write_limit(self.tree)
+        limited = file.mask or (self.tree.era.common_file_write and file.cpuset_file)
         writer = file.write
 
         def write(text: str, pid: int) -> None:
-            if file.mask and len(text) > limit:
+            if limited and len(text) > limit:
                 raise CpusetError(errno.E2BIG, f"{path}: more than {limit} bytes")
             writer(self.tree, cs, text, pid)
 

@@ -13,6 +13,8 @@
   nearest ancestor that has CPUs and mems (remove_tasks_in_empty_cpuset).
 * v2 6.18 (CS-HP-4): configured masks stay; effective masks and partitions
   are recomputed; tasks never move.
+* v1 and v2 6.18 leave the masks of the top cpuset's tasks alone ("we don't
+  mess with cpumasks of tasks in top_cpuset"): they keep the offline CPUs.
 
 In 2.6.14 and 2.6.24 the scheduler's own notifier then rebuilds one default
 domain over the online CPUs, dropping every cpuset-made partition (DYN-5).
@@ -36,6 +38,9 @@ __all__ = ["set_online"]
 # applied to every such task, not only to those queued on the dying CPU.
 # SIMPLIFIED: 6.18 moves the tasks of emptied v1 cpusets from a workqueue;
 # here they move before set_online returns.
+# SIMPLIFIED: a modern top-cpuset task sent to select_fallback_rq gets every
+# possible CPU, partition CPUs included, until the next update of the top
+# cpuset's tasks; here that update follows at once (possible minus partitions).
 
 
 def set_online(tree: CpusetTree, cpu: int, online: bool) -> None:
@@ -59,7 +64,7 @@ def set_online(tree: CpusetTree, cpu: int, online: bool) -> None:
     _fallback_dead_tasks(tree)
     if tree.era.hotplug_resets_domains:
         _arch_init_sched_domains(tree)
-    finish_operation(tree)
+    finish_operation(tree, hotplug=True)
 
 
 def _guarantee_in_subtree(tree: CpusetTree, cur: Cpuset) -> None:
@@ -96,7 +101,12 @@ def _remove_tasks_in_empty_cpuset(tree: CpusetTree, cs: Cpuset) -> None:
 
 
 def _fallback_dead_tasks(tree: CpusetTree) -> None:
-    """move_task_off_dead_cpu / select_fallback_rq for tasks with no online allowed CPU."""
+    """move_task_off_dead_cpu / select_fallback_rq for tasks with no online allowed CPU.
+
+    Modern top-cpuset tasks, whose masks hotplug leaves alone, really do reach
+    select_fallback_rq: it gives them every possible CPU and drops their
+    sched_setaffinity request (set_cpus_allowed_force clears user_cpus_ptr).
+    """
     for pid in sorted(tree.tasks):
         task = tree.tasks[pid]
         if task.cpus_allowed.intersects(tree.online_cpus):
@@ -104,6 +114,8 @@ def _fallback_dead_tasks(tree: CpusetTree) -> None:
         if tree.era.name == "2.6.14":
             mask = tree.machine.all_cpus
         else:
+            if task.cpuset is tree.top and tree.era.top_tasks_get_possible:
+                task.user_cpus = None
             mask = task_cpus_for(tree, task, task.cpuset)
         apply_cpus_allowed(tree, task, mask)
 

@@ -134,6 +134,9 @@ class Cpuset:
         self.config = config
         self.prs = Prs.MEMBER if parent is not None else Prs.ROOT
         self.prs_err = Perr.NONE
+        self.perr_parent: tuple[int, CpuMask] | None = None
+        """v2: the parent's (partition state, effective CPUs) when a "parent is not a
+        valid partition root" reason was last decided (effective.py)."""
         self.effective_cpus = config.cpus
         self.effective_mems = config.mems
         self.effective_xcpus = CpuMask()

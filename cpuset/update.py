@@ -170,9 +170,12 @@ def update_relax_domain_level(tree: CpusetTree, cs: Cpuset, level: int, level_ma
     finish_operation(tree)
 
 
-def finish_operation(tree: CpusetTree) -> None:
-    """What every successful operation ends with: effective masks, task masks, notices, domains."""
-    update_effective(tree)
+def finish_operation(tree: CpusetTree, *, hotplug: bool = False) -> None:
+    """What every successful operation ends with: effective masks, task masks, notices, domains.
+
+    *hotplug*: the operation is a CPU going on- or offline (update_effective).
+    """
+    update_effective(tree, hotplug=hotplug)
     if tree.era.user_cpus_ptr:
         update_tasks_cpumask(tree)
     if notify_mems_changes(tree):

@@ -82,6 +82,43 @@ def test_modern_user_request_is_intersected_with_the_new_cpuset_cpus() -> None:
     assert fs.task_cpus_allowed(pid) == M("4-5")
 
 
+@pytest.mark.parametrize("era", ["v1", "v2"])
+def test_modern_top_cpuset_tasks_get_every_cpu_offline_ones_included(era: str) -> None:
+    # cpuset_attach_task / cpuset_cpus_allowed: possible minus subpartitions_cpus.
+    fs = CpusetFS(preset("smt-numa-8"), era=era)
+    fs.chdir(fs.tree.mount_point)
+    prefix = "cpuset." if era == "v2" else ""
+    if era == "v2":
+        fs.write("cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("a")
+    fs.write(f"a/{prefix}cpus", "0-3\n")
+    fs.write(f"a/{prefix}mems", "0\n")
+    pid = fs.fork(1)
+    fs.set_online(7, False)
+    procs = "cgroup.procs" if era == "v2" else "tasks"
+    fs.write(f"a/{procs}", f"{pid}\n")
+    assert fs.task_cpus_allowed(pid) == M("0-3")
+    fs.write(procs, f"{pid}\n")
+    assert fs.task_cpus_allowed(pid) == M("0-7")
+    assert fs.sched_setaffinity(pid, M("6-7")).cpus_allowed == M("6-7")
+    with pytest.raises(CpusetError) as info:
+        fs.sched_setaffinity(pid, M("7"))
+    assert info.value.errno == errno.EINVAL
+
+
+def test_v2_top_cpuset_tasks_lose_only_the_partition_cpus() -> None:
+    fs = CpusetFS(preset("smt-numa-8"), era="v2")
+    fs.chdir(fs.tree.mount_point)
+    fs.write("cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("P")
+    fs.write("P/cpuset.cpus", "4-5\n")
+    fs.write("P/cpuset.cpus.partition", "root\n")
+    fs.set_online(7, False)
+    assert (fs.task_cpus_allowed(1), fs.read("cpuset.cpus.effective")) == (M("0-3,6-7"), "0-3,6")
+    fs.write("P/cpuset.cpus.partition", "member\n")
+    assert fs.task_cpus_allowed(1) == M("0-7")
+
+
 def test_2624_cpus_write_negates_an_earlier_setaffinity() -> None:
     fs, pid = task_in("2.6.24", "0-7")
     fs.sched_setaffinity(pid, M("2-3"))

@@ -92,12 +92,27 @@ def test_v1_cpu_coming_back_returns_only_to_the_top_cpuset() -> None:
     assert (fs.read("cpus"), fs.read("a/cpus")) == ("0-7", "2")
 
 
-def test_v1_top_tasks_follow_the_online_cpus() -> None:
-    fs, _ = setup("v1")
+@pytest.mark.parametrize("era", ["v1", "v2"])
+def test_modern_top_tasks_keep_offline_cpus_in_their_mask(era: str) -> None:
+    # cpuset_handle_hotplug: "we don't mess with cpumasks of tasks in top_cpuset".
+    fs = CpusetFS(preset("smt-numa-8"), era=era)
     fs.set_online(0, False)
-    assert fs.task_cpus_allowed(1) == M("1-7")
-    fs.set_online(0, True)
-    assert fs.task_cpus_allowed(1) == M("0-7")
+    assert (fs.task_cpus_allowed(1), fs.read("/proc/1/status").splitlines()[1]) == (
+        M("0-7"),
+        "Cpus_allowed_list:\t0-7",
+    )
+
+
+@pytest.mark.parametrize("era", ["v1", "v2"])
+def test_top_task_whose_request_went_offline_falls_back_to_every_cpu(era: str) -> None:
+    # select_fallback_rq -> set_cpus_allowed_force: all possible CPUs, user request dropped.
+    fs = CpusetFS(preset("smt-numa-8"), era=era)
+    pid = fs.fork(1)
+    fs.sched_setaffinity(pid, M("7"))
+    fs.set_online(7, False)
+    assert fs.task_cpus_allowed(pid) == M("0-7")
+    fs.set_online(7, True)
+    assert (fs.task_cpus_allowed(pid), fs.tree.tasks[pid].user_cpus) == (M("0-7"), None)
 
 
 def test_the_last_online_cpu_cannot_go_offline() -> None:

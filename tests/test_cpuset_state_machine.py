@@ -11,7 +11,8 @@ invariants hold after every step in every era:
 * the partitions are disjoint, online, and cover exactly the load-balanced
   CPUs of the era's rule (P24-2, RB-5, RB-6);
 * every task may run on an online CPU, and in modern eras only on CPUs of
-  its cpuset (its cpus_allowed within guarantee_online_cpus).
+  its cpuset (its cpus_allowed within guarantee_online_cpus; for the top
+  cpuset every CPU but the partitions', offline ones included: CS-ATT-3).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from cpuset import CpusetError, CpusetFS, CsFlag, generate_sched_domains
+from cpuset import Cpuset, CpusetError, CpusetFS, CsFlag, generate_sched_domains
 from cpuset.effective import isolated_cpus
 from topology import CpuMask
 from topology.presets import preset
@@ -43,6 +44,19 @@ class Node:
     flags: int = 0
     tasks: set[int] = field(default_factory=set)
     children: list[str] = field(default_factory=list)
+
+
+def allowed_cpus(fs: CpusetFS, cs: Cpuset) -> CpuMask:
+    """What a task of *cs* may be given: guarantee_online_cpus, or for the modern top
+    cpuset all CPUs minus those of its valid child partitions (cpuset_cpus_allowed)."""
+    tree = fs.tree
+    if cs.parent is not None or tree.era.name not in ("v1", "v2"):
+        return tree.guarantee_online_cpus(cs)
+    mask = tree.machine.all_cpus
+    for child in cs.children:
+        if child.prs > 0:
+            mask = mask - child.effective_xcpus
+    return mask if mask.intersects(tree.online_cpus) else tree.machine.all_cpus
 
 
 def subset_ok(p: Node, q: Node, cpus: int, mems: int, flags: int) -> bool:
@@ -288,8 +302,8 @@ class CpusetMachine(RuleBasedStateMachine):
     def setaffinity(self, data: st.DataObject, bits: int) -> None:
         pid = data.draw(st.sampled_from(sorted(self.fs.tree.tasks)))
         task = self.fs.tree.tasks[pid]
-        usable = CpuMask(bits) & self.fs.tree.guarantee_online_cpus(task.cpuset)
-        expected = None if usable else errno.EINVAL
+        usable = CpuMask(bits) & allowed_cpus(self.fs, task.cpuset)
+        expected = None if usable.intersects(self.fs.tree.online_cpus) else errno.EINVAL
         assert self.attempt(self.fs.sched_setaffinity, pid, CpuMask(bits)) == expected
         if expected is None:
             assert task.cpus_allowed == usable
@@ -384,8 +398,14 @@ class CpusetMachine(RuleBasedStateMachine):
         tree = self.fs.tree
         for task in tree.tasks.values():
             assert task.cpus_allowed.intersects(tree.online_cpus)
-            if tree.era.user_cpus_ptr:
-                assert task.cpus_allowed <= tree.guarantee_online_cpus(task.cpuset)
+            if not tree.era.user_cpus_ptr:
+                continue
+            allowed = allowed_cpus(self.fs, task.cpuset)
+            # A top-cpuset task whose sched_setaffinity request is all offline: the
+            # kernel's set_cpus_allowed_ptr(allowed ∩ request) fails and leaves its mask.
+            wanted = allowed & (task.user_cpus or CpuMask())
+            if not wanted or wanted.intersects(tree.online_cpus):
+                assert task.cpus_allowed <= allowed
 
     @invariant()
     def generation_never_goes_back(self) -> None:

@@ -216,6 +216,38 @@ def test_overlong_mask_write_is_e2big() -> None:
     assert refused(fs, "a/cpus", "0," * 300 + "0\n") == errno.E2BIG
 
 
+@pytest.mark.parametrize(("era", "path"), [
+    ("2.6.14", "a/cpu_exclusive"), ("2.6.14", "a/tasks"), ("2.6.14", "a/notify_on_release"),
+    ("2.6.24", "a/cpu_exclusive"), ("2.6.24", "a/sched_load_balance"),
+])  # fmt: skip
+def test_legacy_length_limit_covers_every_cpuset_file(era: str, path: str) -> None:
+    # cpuset_common_file_write: nbytes > 100 + 6 * NR_CPUS -> E2BIG, whatever the file.
+    fs = fs_for(era)
+    make(fs, "a", "0-3")
+    assert refused(fs, path, "0" * 600 + "1\n") == errno.E2BIG
+
+
+@pytest.mark.parametrize("text", [" 1 \n", "1\n\n", " 1"])
+def test_relax_domain_level_is_parsed_unstripped(text: str) -> None:
+    # cgroup_file_write -> kstrtoll(buf): only one trailing newline is accepted.
+    fs = fs_for("v1")
+    make(fs, "a", "0-3")
+    assert refused(fs, "a/sched_relax_domain_level", text) == errno.EINVAL
+    fs.write("a/sched_relax_domain_level", "1\n")
+    assert fs.read("a/sched_relax_domain_level") == "1"
+
+
+@pytest.mark.parametrize(("era", "path"), [("v1", "a/tasks"), ("v1", "a/cgroup.procs"),
+                                           ("v2", "a/cgroup.procs")])  # fmt: skip
+def test_pid_out_of_int_range_is_einval(era: str, path: str) -> None:
+    # cgroup_procs_write_start: any kstrtoint failure is -EINVAL.
+    fs = fs_for(era)
+    if era == "v2":
+        fs.write("cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("a")
+    assert refused(fs, path, "99999999999\n") == errno.EINVAL
+
+
 def test_relax_domain_level_accepts_minus_one_to_level_max_plus_one() -> None:
     fs = fs_for("v1")
     make(fs, "a", "0-3")

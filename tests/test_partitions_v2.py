@@ -101,6 +101,9 @@ def test_partition_without_cpus_is_invalid_with_the_kernels_reason() -> None:
 
 
 def test_partition_under_a_member_parent_is_invalid() -> None:
+    # update_prstate -> remote_partition_enable: the member parent passes no
+    # exclusive CPUs down (INVCPUS); update_cpumasks_hier says NOTPART once it
+    # walks over the child, i.e. after the parent's effective CPUs change.
     fs = v2()
     fs.mkdir("M")
     fs.write("M/cpuset.cpus", "4-7\n")
@@ -108,7 +111,29 @@ def test_partition_under_a_member_parent_is_invalid() -> None:
     fs.mkdir("M/P")
     fs.write("M/P/cpuset.cpus", "6-7\n")
     fs.write("M/P/cpuset.cpus.partition", "root\n")
+    assert partition(fs, "M/P") == "root invalid (Invalid cpu list in cpuset.cpus.exclusive)"
+    fs.mkdir("Q")
+    assert partition(fs, "M/P") == "root invalid (Invalid cpu list in cpuset.cpus.exclusive)"
+    fs.write("M/cpuset.cpus", "3-7\n")
     assert partition(fs, "M/P") == "root invalid (Parent is not a partition root)"
+    # With exclusive CPUs passed down the kernel would grant a remote partition,
+    # which the model does not have (SIMPLIFIED in effective.py).
+    fs.write("M/cpuset.cpus.exclusive", "6-7\n")
+    fs.write("M/P/cpuset.cpus.partition", "root\n")
+    assert partition(fs, "M/P") == "root invalid (Parent is not a partition root)"
+
+
+def test_partition_under_a_member_parent_reports_a_sibling_conflict_first() -> None:
+    fs = v2()
+    fs.mkdir("M")
+    fs.write("M/cpuset.cpus", "4-7\n")
+    fs.write("M/cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("M/A")
+    fs.write("M/A/cpuset.cpus.exclusive", "6\n")
+    fs.mkdir("M/P")
+    fs.write("M/P/cpuset.cpus", "6-7\n")
+    fs.write("M/P/cpuset.cpus.partition", "root\n")
+    assert partition(fs, "M/P") == "root invalid (Cpu list in cpuset.cpus not exclusive)"
 
 
 def test_parent_turning_member_invalidates_and_root_again_restores_children() -> None:
@@ -170,8 +195,10 @@ def test_hotplug_keeps_tasks_and_invalidates_an_emptied_populated_partition() ->
     fs.write("P/cgroup.procs", f"{pid}\n")
     fs.set_online(6, False)
     fs.set_online(7, False)
+    # A local partition is invalidated by hotplug with partcmd_invalidate, which
+    # writes no prs_err; PERR_HOTPLUG is only ever set for remote partitions.
     assert (partition(fs, "P"), fs.task_cpuset(pid), str(fs.task_cpus_allowed(pid))) == (
-        "root invalid (No cpu available due to hotplug)",
+        "root invalid",
         "/P",
         "0-5",
     )
@@ -225,3 +252,51 @@ def test_partition_from_exclusive_cpus_owns_only_those() -> None:
         "6-7",
         ["0-5", "6-7"],
     )
+
+
+def test_enabling_a_partition_whose_cpus_are_all_offline_under_tasks_is_nocpus() -> None:
+    # update_parent_effective_cpumask(partcmd_enable): tasks_nocpu_error -> PERR_NOCPUS.
+    fs = v2()
+    fs.mkdir("C")
+    fs.write("C/cpuset.cpus", "7\n")
+    pid = fs.fork(1)
+    fs.write("C/cgroup.procs", f"{pid}\n")
+    fs.set_online(7, False)
+    fs.write("C/cpuset.cpus.partition", "root\n")
+    assert (partition(fs, "C"), fs.read("C/cpuset.cpus.effective")) == (
+        "root invalid (Parent unable to distribute cpu downstream)",
+        "0-6",
+    )
+
+
+def test_exclusive_cpus_beyond_the_parents_are_kept_and_narrowed_in_the_effective_list() -> None:
+    # update_exclusive_cpumask has no subset-of-parent check (compute_effective_exclusive_cpumask).
+    fs = v2()
+    fs.mkdir("A")
+    fs.write("A/cpuset.cpus", "0-3\n")
+    fs.write("A/cgroup.subtree_control", "+cpuset\n")
+    fs.mkdir("A/B")
+    fs.write("A/B/cpuset.cpus.exclusive", "3-4\n")
+    assert (
+        fs.read("A/B/cpuset.cpus.exclusive"),
+        fs.read("A/B/cpuset.cpus.exclusive.effective"),
+    ) == (
+        "3-4",
+        "",
+    )
+    fs.write("A/cpuset.cpus.exclusive", "0-3\n")
+    assert fs.read("A/B/cpuset.cpus.exclusive.effective") == "3"
+
+
+def test_rewriting_unchanged_exclusive_cpus_succeeds_even_if_a_sibling_now_conflicts() -> None:
+    # update_exclusive_cpumask returns 0 on an unchanged mask before validate_change (CS-VAL-8).
+    fs = v2()
+    fs.mkdir("A")
+    fs.mkdir("B")
+    fs.write("A/cpuset.cpus.exclusive", "0-1\n")
+    fs.write("B/cpuset.cpus", "0-1\n")
+    fs.write("A/cpuset.cpus.exclusive", "0-1\n")
+    assert fs.read("A/cpuset.cpus.exclusive") == "0-1"
+    with pytest.raises(CpusetError) as info:
+        fs.write("A/cpuset.cpus.exclusive", "0-2\n")
+    assert info.value.errno == errno.EINVAL
