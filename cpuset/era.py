@@ -58,6 +58,10 @@ class Era:
     common_file_write: bool
     """Every cpuset file is written through cpuset_common_file_write, whose E2BIG length
     limit covers them all (2.6.14, 2.6.24); modern kernels limit only the list files."""
+    hotplug_redundant_refused: bool
+    """Writing a CPU's ``online`` file with the state it has fails: 2.6 store_online passes
+    on cpu_up's / cpu_down's EINVAL (after cpu_down's EBUSY for the last online CPU);
+    modern device_online / device_offline report success."""
     hotplug: HotplugPolicy
     partitions: PartitionRule
     hotplug_resets_domains: bool
@@ -80,6 +84,7 @@ ERAS: dict[str, Era] = {
         user_cpus_ptr=False,
         top_tasks_get_possible=False,
         common_file_write=True,
+        hotplug_redundant_refused=True,
         hotplug="none",
         partitions="dyn6",
         hotplug_resets_domains=True,
@@ -98,6 +103,7 @@ ERAS: dict[str, Era] = {
         user_cpus_ptr=False,
         top_tasks_get_possible=False,
         common_file_write=True,
+        hotplug_redundant_refused=True,
         hotplug="guarantee",
         partitions="union_find",
         hotplug_resets_domains=True,
@@ -116,6 +122,7 @@ ERAS: dict[str, Era] = {
         user_cpus_ptr=True,
         top_tasks_get_possible=True,
         common_file_write=False,
+        hotplug_redundant_refused=False,
         hotplug="move_tasks",
         partitions="rb_v1",
         hotplug_resets_domains=False,
@@ -134,6 +141,7 @@ ERAS: dict[str, Era] = {
         user_cpus_ptr=True,
         top_tasks_get_possible=True,
         common_file_write=False,
+        hotplug_redundant_refused=False,
         hotplug="effective",
         partitions="rb_v2",
         hotplug_resets_domains=False,

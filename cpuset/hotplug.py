@@ -47,6 +47,12 @@ def set_online(tree: CpusetTree, cpu: int, online: bool) -> None:
     """Bring *cpu* online or offline and apply the era's cpuset policy."""
     if cpu not in tree.machine.all_cpus:
         raise CpusetError(errno.ENODEV, f"no CPU {cpu} on {tree.machine.name}")
+    if tree.era.hotplug_redundant_refused:
+        if not online and len(tree.online_cpus) == 1:  # cpu_down checks this first
+            raise CpusetError(errno.EBUSY, f"CPU {cpu}: only one CPU is online")
+        if online == (cpu in tree.online_cpus):
+            state = "online" if online else "offline"
+            raise CpusetError(errno.EINVAL, f"CPU {cpu} is already {state}")
     new = tree.online_cpus | CpuMask.of([cpu]) if online else tree.online_cpus - CpuMask.of([cpu])
     if new == tree.online_cpus:
         return

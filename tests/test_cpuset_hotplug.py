@@ -135,3 +135,25 @@ def test_setting_the_current_state_again_changes_nothing() -> None:
     before = (fs.generation, fs.take_events())
     fs.set_online(2, True)
     assert (fs.generation, fs.take_events()) == (before[0], [])
+
+
+@pytest.mark.parametrize("era", ["2.6.14", "2.6.24"])
+def test_2_6_refuses_to_set_a_cpu_to_the_state_it_has(era: str) -> None:
+    """2.6 store_online returns cpu_up's / cpu_down's error: EINVAL for a CPU already
+    online (offline), EBUSY first when only one CPU is online."""
+    fs, _ = setup(era)
+    before = fs.generation
+    for cpu, online in ((2, True), (5, True)):
+        with pytest.raises(CpusetError) as info:
+            fs.set_online(cpu, online)
+        assert info.value.errno == errno.EINVAL
+    fs.set_online(5, False)
+    with pytest.raises(CpusetError) as info:
+        fs.set_online(5, False)
+    assert info.value.errno == errno.EINVAL
+    for cpu in (0, 1, 2, 3, 4, 6):
+        fs.set_online(cpu, False)
+    with pytest.raises(CpusetError) as info:
+        fs.set_online(5, False)  # offline already, but the single online CPU is checked first
+    assert info.value.errno == errno.EBUSY
+    assert fs.generation > before

@@ -312,6 +312,11 @@ class CpusetMachine(RuleBasedStateMachine):
     def hotplug(self, cpu: int, online: bool) -> None:
         new = (self.online | (1 << cpu)) if online else (self.online & ~(1 << cpu))
         expected = errno.EBUSY if new == 0 else None
+        if self.fs.tree.era.name in ("2.6.14", "2.6.24"):  # store_online: cpu_up/cpu_down
+            if not online and self.online.bit_count() == 1:
+                expected = errno.EBUSY
+            elif online == bool(self.online >> cpu & 1):
+                expected = errno.EINVAL
         assert self.attempt(self.fs.set_online, cpu, online) == expected
         if expected is None:
             self.online = new
