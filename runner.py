@@ -2,7 +2,8 @@
 
 Only argument handling and output live here; every decision is made in
 topology/, cpuset/ or actors/.  Bad input never gives a traceback: one line on
-stderr and exit status 2.
+stderr and exit status 2.  Ctrl-C in any command is one line and exit status
+130; a closed output pipe (``schedsim run | head``) is exit status 141.
 
 ``schedsim topo`` prints the sched domains the kernel of an era would build
 for a machine (and optional partitions), in the kernel's own SCHED_DEBUG
@@ -24,52 +25,59 @@ inspect LOG --schedstat [--at TIME]`` prints the statistics as /proc/schedstat.
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
-import os
 import sys
-import time
-from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
-from typing import Any, NoReturn
 
-from rich import box
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
+try:  # Ctrl-C while the modules load (the first ~0.4 s): one line, no traceback
+    import argparse
+    import importlib
+    import json
+    import os
+    import time
+    from collections.abc import Sequence
+    from dataclasses import replace
+    from pathlib import Path
+    from typing import Any, NoReturn
 
-from actors.errors import SimulationError
-from actors.expect import ExpectOutcome, check_expectations
-from actors.log import LogFormat, LogLevel, LogSpec
-from actors.logread import LogReader, jsonl_view
-from actors.plots import Figure, Panel, figures
-from actors.recorder import RunTrace
-from actors.replay import inspect_at, render_state, replay, run_params
-from actors.scenario import Scenario, ScenarioError, load_scenario, parse_duration
-from actors.sched import SchedResult, SchedRun
-from actors.schedstat import schedstat_of_log
-from actors.stress import add_stress_arguments, stress_main
-from actors.summary import SummaryTable, summary_json, summary_sections
-from actors.trace import TracedRun, rerun_traced, run_traced, write_chrome_trace
-from cpuset import ERAS as CPUSET_ERAS
-from cpuset.report import FORMATS as CPUSET_FORMATS
-from cpuset.report import run_cpuset_script
-from topology import CpuMask, MaskParseError
-from topology.debug import sched_domain_debug
-from topology.domains import DEFAULT_ERA, ERAS, DomainAttr, PartitionError, build_sched_domains
-from topology.machine import Machine, MachineError
-from topology.presets import DEFAULT_MACHINE, PRESETS, load_machine
-from topology.printout import FORMATS
-from topology.sd_sysctl import build_as_dict
+    from rich import box
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+    from rich.text import Text
+
+    from actors.codec import to_jsonable
+    from actors.errors import SimulationError
+    from actors.expect import ExpectOutcome, check_expectations
+    from actors.log import LogFormat, LogLevel, LogSpec
+    from actors.logread import LogReader, jsonl_view
+    from actors.plots import Figure, Panel, figures
+    from actors.recorder import RunTrace
+    from actors.replay import ReplayOutcome, inspect_at, render_state, replay, run_params
+    from actors.scenario import Scenario, ScenarioError, load_scenario, parse_duration
+    from actors.sched import SchedResult, SchedRun
+    from actors.schedstat import schedstat_of_log
+    from actors.stress import add_stress_arguments, stress_main
+    from actors.summary import SummaryTable, summary_json, summary_sections
+    from actors.trace import TracedRun, rerun_traced, run_traced, write_chrome_trace
+    from cpuset import ERAS as CPUSET_ERAS
+    from cpuset.report import FORMATS as CPUSET_FORMATS
+    from cpuset.report import run_cpuset_script
+    from topology import CpuMask, MaskParseError
+    from topology.debug import sched_domain_debug
+    from topology.domains import DEFAULT_ERA, ERAS, DomainAttr, PartitionError, build_sched_domains
+    from topology.machine import Machine, MachineError
+    from topology.presets import DEFAULT_MACHINE, PRESETS, load_machine
+    from topology.printout import FORMATS
+    from topology.sd_sysctl import build_as_dict
+except KeyboardInterrupt:
+    sys.stderr.write("schedsim: interrupted\n")
+    raise SystemExit(130) from None
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_DOMAIN_ERRORS = 1
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a reader that went away
 SCENARIOS = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = "demo"
 CONSOLE_WIDTH = 100
@@ -99,8 +107,12 @@ def _machine(args: argparse.Namespace) -> Machine:
     if args.lscpu is not None:
         from topology.sources import from_lscpu
 
-        with open(args.lscpu, encoding="utf-8") as f:
-            return from_lscpu(f.read(), source=args.lscpu)
+        try:
+            with open(args.lscpu, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--lscpu {args.lscpu}: not UTF-8 text ({exc.reason})") from None
+        return from_lscpu(text, source=args.lscpu)
     if args.sysfs is not None:
         from topology.sources import from_sysfs
 
@@ -172,13 +184,15 @@ def _add_topo(sub: argparse._SubParsersAction[_Parser]) -> None:
 def cmd_cpuset(args: argparse.Namespace) -> int:
     """Exit 0 when the script ran (refused writes included, as in a shell); 2 on bad input."""
     machine = load_machine(args.machine)
-    if args.script == "-":
-        text, name = sys.stdin.read(), None
-    else:
-        try:
-            text, name = Path(args.script).read_text(), args.script
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.script}: {exc.strerror}") from None
+    try:
+        if args.script == "-":
+            text, name = sys.stdin.read(), None
+        else:
+            text, name = Path(args.script).read_text(encoding="utf-8"), args.script
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.script}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {args.script}: not UTF-8 text ({exc.reason})") from None
     try:
         run = run_cpuset_script(
             machine,
@@ -241,15 +255,30 @@ def _resolve(spec: str | None) -> Path:
 
 
 def _log_spec(args: argparse.Namespace, scenario: Scenario) -> LogSpec | None:
+    """Where the run logs: --log wins over the scenario's ``log``, and over ``log_level = "off"``.
+
+    An explicit --log asks for a file, so a scenario's ``off`` gives way to the
+    default level (``events``); a scenario's own ``messages`` is kept.
+    """
     path = args.log if args.log is not None else scenario.log_path
     if path is None:
         if args.log_format is not None:
             raise UsageError("--log-format needs --log (or a log in the scenario)")
         return None
+    option = "--log" if args.log is not None else f"{scenario.path}: log"
+    if not path or Path(path).is_dir():
+        raise UsageError(f"{option} {path!r}: {_not_a_file(path)}")
     fmt = args.log_format
     if fmt is None:
         fmt = scenario.log_format if args.log is None else _format_of(args.log)
-    return LogSpec(path=path, level=LogLevel(scenario.log_level), format=LogFormat(fmt))
+    level = LogLevel(scenario.log_level)
+    if args.log is not None and level is LogLevel.OFF:
+        level = LogLevel.EVENTS
+    return LogSpec(path=path, level=level, format=LogFormat(fmt))
+
+
+def _not_a_file(path: str) -> str:
+    return "is a directory, not a file" if path else "needs a file name"
 
 
 def _format_of(path: str) -> str:
@@ -421,7 +450,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
         ),
     )
     p.add_argument("scenario", nargs="?", metavar="SCENARIO|NAME", help="file or shipped name")
-    p.add_argument("--seed", type=int, metavar="N", help="the run's seed")
+    p.add_argument("--seed", type=_seed, metavar="N", help="the run's seed (>= 0)")
     p.add_argument("--duration", metavar="T", help='virtual run length ("2s", "300ms", ms)')
     p.add_argument("--log", metavar="PATH", help="write the run log to PATH")
     p.add_argument("--log-format", choices=[f.value for f in LogFormat], help="log format")
@@ -434,6 +463,17 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
         help="no spinner on stderr (it only shows when stderr is a terminal)",
     )
     p.set_defaults(func=cmd_run)
+
+
+def _seed(text: str) -> int:
+    """A --seed: an integer >= 0, as ``seed`` in a scenario."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return value
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -453,13 +493,17 @@ def _add_list(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Exit 0 when the re-run repeats every record the log has (all of them, or of a log
+    that ends early, those it has); 1 on a divergence; 2 when the file is no usable log."""
     try:
         outcome = replay(args.log)
     except ValueError as exc:
         raise UsageError(f"{args.log}: {exc}") from None
     if outcome.divergence is None:
-        print(f"identical ({outcome.records} records)")
+        print(_replay_verdict(outcome))
         return 0
+    if outcome.early is not None:
+        print(f"log ends early ({outcome.early})")
     div = outcome.divergence
     print(f"diverged at record {div.index} (virtual time {div.vtime_ns} ns)")
     print(f"  logged:   {_one_line(div.a)}")
@@ -467,10 +511,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def _replay_verdict(outcome: ReplayOutcome) -> str:
+    if outcome.early is None:
+        return f"identical ({outcome.records} records)"
+    records = f"{outcome.records} record{'' if outcome.records == 1 else 's'}"
+    text = f"log ends early ({outcome.early}): identical for its {records}"
+    if outcome.partial:
+        text += f" (then {outcome.partial} of the interrupted delta, logged in part)"
+    return text
+
+
 def _one_line(record: dict[str, Any] | None) -> str:
     if record is None:
         return "(no record: the log ends here)"
-    return json.dumps(jsonl_view(record), sort_keys=True, default=str)
+    return json.dumps(to_jsonable(jsonl_view(record)), sort_keys=True, default=str)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -498,8 +552,8 @@ def cmd_log(args: argparse.Namespace) -> int:
             if record.get("k") == "G" and not args.jsonl:
                 continue  # a delta's digest: for replay, not for people
             view = jsonl_view(record)
-            if args.jsonl:
-                print(json.dumps(view, sort_keys=True, default=str))
+            if args.jsonl:  # bytes as hex, as in a jsonl log and `python -m actors.logread`
+                print(json.dumps(to_jsonable(view), sort_keys=True, default=str))
             else:
                 print(_human(view))
     except ValueError as exc:
@@ -508,6 +562,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         print(
             f"schedsim log: {args.log} is cut short at byte {reader.truncated_at}", file=sys.stderr
         )
+    elif reader.records == 0:
+        raise UsageError(f"{args.log}: empty (no run header: not a schedsim log)")
     return 0
 
 
@@ -566,6 +622,8 @@ def _run_trace(args: argparse.Namespace) -> RunTrace | None:
     parent = Path(path).parent
     if not parent.is_dir():
         raise UsageError(f"--trace {path}: no directory {parent}")
+    if not path or Path(path).is_dir():
+        raise UsageError(f"--trace {path!r}: {_not_a_file(path)}")
     return RunTrace()
 
 
@@ -747,7 +805,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_DOMAIN_ERRORS
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return _interrupted_command(command)
+    except BaseExceptionGroup as group:  # trio wraps a Ctrl-C that reaches an actor
+        if group.subgroup(KeyboardInterrupt) is None:
+            raise
+        return _interrupted_command(command)
     except ScenarioError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -755,6 +819,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{command}: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     return code
+
+
+def _interrupted_command(command: str) -> int:
+    """Ctrl-C outside ``run``'s own handling: one line (a run closes its log on the way out)."""
+    sys.stdout.flush()
+    print(f"{command}: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -25,22 +25,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TypeVar
 
-from actors.scenario import Expectation
+from actors.scenario import COUNTERS, Expectation
 from actors.sched import SchedResult
-from actors.stats import CpuStats
 from topology import CpuMask
 
 T = TypeVar("T")
 
 __all__ = ["COUNTERS", "ExpectOutcome", "check_expectations", "task_matches"]
 
-COUNTERS: tuple[str, ...] = tuple(
-    f.name for f in fields(CpuStats) if f.type in ("int", int) and f.name != "cpu"
-)
-"""The counters ``counter`` accepts: the int fields of `CpuStats`."""
 
 _OPS: Mapping[str, Callable[[float, float], bool]] = {
     ">": operator.gt,

@@ -169,6 +169,8 @@ class LogReader:
                 record = json.loads(line)
             except ValueError as exc:
                 raise LogCorrupt(f"not JSON ({exc})", offset) from None
+            except RecursionError:  # json recurses once per level of nesting
+                raise LogCorrupt("a record nested too deeply", offset) from None
             if not isinstance(record, dict) or record.get("k") not in {"H", "D", "E", "G", "X"}:
                 raise LogCorrupt("not a log record", offset)
             yield record

@@ -4,7 +4,7 @@ A scenario is a TOML file.  Its leading ``#`` comment block is the description
 (its first line is the summary); every table and key below is optional unless
 marked *required*, and an unknown table or key is an error, so a typo never
 passes.  A duration is a string ``"1.5s"``, ``"200ms"``, ``"100us"``,
-``"5000ns"`` or a bare number of milliseconds; where the runtime wants whole
+``"5000ns"`` or a bare number of milliseconds (``300`` or ``"300"``); where the runtime wants whole
 ms (``slice``, ``sample``, ``run``, ``sleep``, ``lifetime``, ``fork_every``)
 it must be one.  A cpulist is the kernel's (``"0-3,8"``).  Every error reads
 ``FILE:LINE: message``.
@@ -40,7 +40,9 @@ it must be one.  A cpulist is the kernel's (``"0-3,8"``).  Every error reads
   ``"/rt"``), ``cpus`` (affinity cpulist, *required* for pinned), ``cpu``
   (the fork CPU), ``start`` (``"0ms"``);
 * ``run`` / ``sleep`` (periodic), ``lifetime`` (exiting tasks and fork-burst
-  children), ``children`` and ``fork_every`` (fork-burst);
+  children), ``children`` and ``fork_every`` (fork-burst); a workload must let
+  virtual time move on, so ``fork_every`` of a fork-burst task and ``run +
+  sleep`` of a periodic task must be at least 1ms (`_check_progress`);
 * ``mempolicy = { mode = "bind", nodes = "0-1", flags = "static" }`` -- mode
   default | preferred | bind | interleave | local, flags "" | static |
   relative; ``pages_per_ms`` (0).
@@ -64,7 +66,8 @@ group).  Steps run in time order; steps at the same time in file order.
 * ``imbalance_below = { value = 0.5, after = "200ms" }`` -> value, after_ns;
 * ``no_violation = true`` -> value (false: the checker must find one);
 * ``counter = { name = "tasklet_refusals", op = ">", value = 0 }`` with op
-  ``>`` ``>=`` ``<`` ``<=`` ``==`` ``!=``;
+  ``>`` ``>=`` ``<`` ``<=`` ``==`` ``!=`` and name one of `COUNTERS`
+  (``value`` here and in ``imbalance_below`` must be finite);
 * ``converged_by = "300ms"`` -> by_ns.
 
 Positions come from `actors.tomlread` (tomllib reports none).
@@ -73,11 +76,12 @@ Positions come from `actors.tomlread` (tomllib reports none).
 from __future__ import annotations
 
 import enum
+import math
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from actors.config import (
@@ -99,12 +103,14 @@ from actors.config import (
     TaskSpec,
 )
 from actors.log import LogFormat, LogLevel
+from actors.stats import CpuStats
 from actors.tomlread import (
     Key,
     ScenarioError,
     Table,
     Where,
     locate,
+    nesting_error,
     parse_duration,
     syntax_error,
 )
@@ -115,6 +121,7 @@ from topology.machine import Machine, MachineError
 from topology.presets import DEFAULT_MACHINE, PRESETS, load_machine
 
 __all__ = [
+    "COUNTERS",
     "Expectation",
     "Scenario",
     "ScenarioError",
@@ -183,6 +190,10 @@ _EXPECTS: dict[str, tuple[str, ...]] = {
     "converged_by": (),
 }
 _OPS = (">", ">=", "<", "<=", "==", "!=")
+COUNTERS: tuple[str, ...] = tuple(
+    f.name for f in fields(CpuStats) if f.type in ("int", int) and f.name != "cpu"
+)
+"""The counters ``counter`` accepts: the int fields of `CpuStats`."""
 _MOUNTS = ("/dev/cpuset", "/sys/fs/cgroup")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PROBLEM_KEYS: tuple[tuple[str, Key], ...] = (
@@ -250,6 +261,8 @@ def _config(
 def _bugs(section: Table) -> frozenset[str]:
     names = section.get("bugs", list, "a list of bug names")
     for name in names or []:
+        if not isinstance(name, str):
+            raise section.error("bugs", f"bugs must be a list of bug names, not {name!r:.60}")
         if name not in BUGS:
             listed = ", ".join(sorted(BUGS))
             raise section.error("bugs", f"unknown bug switch {name!r} (known: {listed})")
@@ -280,7 +293,7 @@ def _task(table: Table) -> TaskSpec:
     if not _NAME.fullmatch(name):
         raise table.error("name", f"task name {name!r} must match [A-Za-z0-9_-]+")
     policy = table.table("mempolicy", "mempolicy in [[tasks]]", _POLICY_KEYS)
-    return TaskSpec(
+    spec = TaskSpec(
         name=name,
         kind=TaskKind(table.choice("kind", "hog", _values(TaskKind))),
         count=table.integer("count", 1),
@@ -297,6 +310,25 @@ def _task(table: Table) -> TaskSpec:
         pages_per_ms=table.integer("pages_per_ms", 0, minimum=0),
         line=table.line(),
     )
+    _check_progress(table, spec)
+    return spec
+
+
+def _check_progress(table: Table, spec: TaskSpec) -> None:
+    """Refuse a task that would keep virtual time standing still (a run that never ends).
+
+    A fork-burst task forks every ``fork_every`` of its runtime: 0 forks again
+    at once, forever, at one instant.  A periodic task whose ``run`` and
+    ``sleep`` are both 0 ends its burst and wakes up again at the same instant,
+    forever.  (``run = 0`` alone, ``sleep = 0`` alone, ``lifetime = 0`` and
+    ``children = 0`` all let time move on.)  No kernel rule: workload validation.
+    """
+    if spec.kind is TaskKind.FORK_BURST and spec.fork_every_ms < 1:
+        message = "fork_every of a fork-burst task must be at least 1ms (0 forks forever at once)"
+        raise table.error("fork_every", message)
+    if spec.kind is TaskKind.PERIODIC and spec.run_ms + spec.sleep_ms < 1:
+        message = "a periodic task needs run + sleep of at least 1ms (0 + 0 never lets time move)"
+        raise table.error("sleep" if "sleep" in table.data else "run", message)
 
 
 def _task_ref(table: Table, name: str, groups: Mapping[str, TaskSpec], instance: bool) -> str:
@@ -375,11 +407,14 @@ def _expectation(table: Table, groups: Mapping[str, TaskSpec]) -> Expectation:
 
 def _expectation_args(kind: str, table: Table, groups: Mapping[str, TaskSpec]) -> dict[str, object]:
     if kind == "counter":
-        value = table.number("value")
+        value = _finite(table, "value")
+        op = table.choice("op", None, _OPS)
         name = table.need("name", str, "a counter name")
-        return {"name": name, "op": table.choice("op", None, _OPS), "value": value}
+        if name not in COUNTERS:
+            raise table.error("name", f"unknown counter {name!r} (known: {', '.join(COUNTERS)})")
+        return {"name": name, "op": op, "value": value}
     if kind == "imbalance_below":
-        value = table.number("value")
+        value = _finite(table, "value")
         return {"value": float(value), "after_ns": table.duration("after", 0)}
     if ("task" in table.data) == ("cpuset" in table.data):
         raise table.error(None, f"{table.title} needs either task or cpuset")
@@ -389,6 +424,14 @@ def _expectation_args(kind: str, table: Table, groups: Mapping[str, TaskSpec]) -
     if "task" in table.data:
         return {"task": _task_ref(table, "task", groups, instance=True), "cpus": cpus}
     return {"cpuset": _cpuset(table, "cpuset", None), "cpus": cpus}
+
+
+def _finite(table: Table, name: str) -> float:
+    """A number that a comparison can fail against (nan never compares; inf always does)."""
+    value = table.number(name)
+    if not math.isfinite(value):
+        raise table.error(name, f"{name} must be a finite number, not {value!r}")
+    return value
 
 
 def _array(root: Table, name: str, known: tuple[str, ...]) -> list[Table]:
@@ -420,6 +463,8 @@ def parse_scenario(text: str, path: str = "<scenario>", *, base_dir: str | None 
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise syntax_error(path, text, str(exc)) from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise nesting_error(path, text) from None
     for name in document:
         if name not in _TABLES:
             known = ", ".join(_TABLES.values())

@@ -49,8 +49,10 @@ from actors.stress_ops import (
     scenario_toml,
 )
 from cpuset import ERAS
+from topology.presets import PRESETS
 
 __all__ = [
+    "ClusterError",
     "SeedOutcome",
     "StressOptions",
     "SweepReport",
@@ -181,6 +183,10 @@ def sweep(seeds: Iterable[int], opts: StressOptions, jobs: int = 1) -> SweepRepo
     return _report(outcomes, start)
 
 
+class ClusterError(RuntimeError):
+    """`sweep_dask` cannot start: dask.distributed is missing or its scheduler unreachable."""
+
+
 def sweep_dask(
     address: str, seeds: Iterable[int], opts: StressOptions, chunk: int = 25
 ) -> SweepReport:
@@ -190,12 +196,16 @@ def sweep_dask(
         # test gate): loaded by name only when a sweep goes to a cluster.
         distributed: Any = importlib.import_module("distributed")
     except ImportError:
-        raise RuntimeError(
+        raise ClusterError(
             "sweep_dask needs dask.distributed: pip install 'schedsim[cluster]'"
         ) from None
     todo = sorted(seeds)
     start = time.perf_counter()
-    with distributed.Client(address) as client:
+    try:
+        client = distributed.Client(address)
+    except (ValueError, OSError) as exc:  # an address it cannot parse or reach
+        raise ClusterError(f"no dask scheduler at {address!r}: {exc}") from None
+    with client:
         chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
         futures = client.map(run_chunk, chunks, opts=opts, pure=False)
         outcomes = [o for part in client.gather(futures) for o in part]
@@ -351,9 +361,17 @@ def add_stress_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def stress_options(args: argparse.Namespace) -> StressOptions:
-    """The sweep options of parsed ``schedsim stress`` arguments."""
+    """The sweep options of parsed ``schedsim stress`` arguments.
+
+    A machine file or directory is made absolute: the kept log and minimal
+    scenario name it, and are read from other directories (the scenario's own,
+    the shell's at replay time).
+    """
+    machine = args.machine
+    if machine not in PRESETS and Path(machine).exists():
+        machine = str(Path(machine).resolve())
     return StressOptions(
-        machine=args.machine,
+        machine=machine,
         era=args.era,
         balance=None if args.balancer == "mixed" else BalanceMode(args.balancer),
         ops=args.ops,
@@ -363,22 +381,51 @@ def stress_options(args: argparse.Namespace) -> StressOptions:
 
 
 def stress_main(args: argparse.Namespace) -> int:
-    """``schedsim stress``: 0 when every seed is clean, 1 on a violation (kept in --out)."""
+    """``schedsim stress``: 0 when every seed is clean, 1 on a violation (kept in --out).
+
+    --out is made before the sweep, so a bad one is refused (exit 2) before
+    any time is spent; it is removed again if nothing was kept in it.
+    """
     opts = stress_options(args)
     if "legacy-2.6.13-groups" in opts.bugs and opts.era != "2.6.14":
         print("schedsim stress: legacy-2.6.13-groups needs --era 2.6.14", file=sys.stderr)
         return 2
     generate(0, opts)  # a bad --machine fails here, once, not in every worker
+    out = Path(args.out)
+    made = [d for d in (out, *out.parents) if not d.exists()]  # innermost first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"schedsim stress: --out {args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        return _sweep_and_keep(args, opts, out)
+    finally:
+        for directory in made:
+            if any(directory.iterdir()):
+                break
+            directory.rmdir()
+
+
+def _sweep_and_keep(args: argparse.Namespace, opts: StressOptions, out: Path) -> int:
     seeds = args.seed_range if args.seed_range is not None else range(args.seeds)
     if args.dask:
-        report = sweep_dask(args.dask, seeds, opts)
+        try:
+            report = sweep_dask(args.dask, seeds, opts)
+        except ClusterError as exc:
+            print(f"schedsim stress: --dask: {exc}", file=sys.stderr)
+            return 2
     else:
         report = sweep(seeds, opts, jobs=args.jobs)
     print(f"schedsim stress: {report.summary()}")
     failures = report.failures
     if not failures:
         return 0
-    keep_failure(failures[0], opts, Path(args.out))
+    try:
+        keep_failure(failures[0], opts, out)
+    except OSError as exc:  # the violation stands (exit 1) even if its files cannot be kept
+        print(f"schedsim stress: cannot keep seed {failures[0].seed} in {out}: {exc}",
+              file=sys.stderr)  # fmt: skip
     if len(failures) > 1:
         others = ", ".join(str(outcome.seed) for outcome in failures[1:21])
         print(f"other failing seeds: {others}{' ...' if len(failures) > 21 else ''}")

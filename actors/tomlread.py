@@ -31,6 +31,7 @@ __all__ = [
     "Table",
     "Where",
     "locate",
+    "nesting_error",
     "parse_duration",
     "syntax_error",
 ]
@@ -59,23 +60,37 @@ def syntax_error(path: str, text: str, message: str) -> ScenarioError:
     return ScenarioError(path, max(1, len(text.splitlines())), f"{end} (at end of file)")
 
 
+def nesting_error(path: str, text: str) -> ScenarioError:
+    """tomllib ran out of stack (RecursionError): ``FILE:N`` at the line nested deepest."""
+    deepest, line, depth, quote = 0, 1, 0, None
+    for n, raw in enumerate(text.splitlines(), start=1):
+        code, quote, _ = _blank_strings(raw, quote)
+        for char in code:
+            depth += 1 if char in "[{" else -1 if char in "]}" else 0
+            if depth > deepest:
+                deepest, line = depth, n
+    return ScenarioError(path, line, f"arrays or tables nested too deeply ({deepest} levels)")
+
+
 # -- durations -----------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|ms|s)")
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|ms|s)?", re.ASCII)
 _UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
 
 def parse_duration(value: object, where: str = "duration") -> int:
     """Nanoseconds of ``"1.5s"``, ``"200ms"``, ``"100us"``, ``"5000ns"`` or a bare number of ms.
 
-    ValueError names *where* (the key being read) when *value* is none of these.
+    The bare number may be a TOML number or a string (``"300"``: a command-line
+    argument is always a string).  Digits are ASCII only.  ValueError names
+    *where* (the key being read) when *value* is none of these.
     """
     amount: Decimal | None = None
     unit = "ms"
     if isinstance(value, str):
         match = _DURATION.fullmatch(value.strip())
         if match is not None:
-            amount, unit = Decimal(match[1]), match[2]
+            amount, unit = Decimal(match[1]), match[2] or "ms"
     elif isinstance(value, int | float) and not isinstance(value, bool):
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if amount is None or not amount.is_finite() or amount < 0:

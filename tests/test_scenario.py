@@ -556,7 +556,7 @@ def test_parse_duration_takes_a_bare_number_as_milliseconds(ms: int) -> None:
     assert parse_duration(ms + 0.5) == ms * MS + MS // 2
 
 
-@pytest.mark.parametrize("value", ["10", "1 h", "", "-1ms", "1e3ms", True, None, -3, float("nan")])
+@pytest.mark.parametrize("value", ["1 h", "", "-1ms", "1e3ms", True, None, -3, float("nan")])
 def test_parse_duration_refuses_what_is_no_duration(value: object) -> None:
     with pytest.raises(ValueError, match=r"^after must be a duration like"):
         parse_duration(value, "after")
