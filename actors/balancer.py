@@ -48,7 +48,14 @@ from actors.messages import (
     WaitSerialize,
     WithdrawRequest,
 )
-from topology.tasklet import Tasklet, TaskletStep, tasklet_action, tasklet_schedule, tasklet_unlock
+from topology.tasklet import (
+    Tasklet,
+    TaskletStep,
+    tasklet_action,
+    tasklet_schedule,
+    tasklet_takeover,
+    tasklet_unlock,
+)
 
 if TYPE_CHECKING:
     from actors.sched import RunEnv
@@ -120,6 +127,8 @@ async def balancer(ctx: Context, env: RunEnv) -> None:
                         waiting.close(msg.cpu, jiffy - 1)
                 if msg.cpu in requests:
                     requests.remove(msg.cpu)
+                if tasklet.queued_on == msg.cpu:  # it went offline with the tasklet queued
+                    tasklet = _action(ctx, env, tasklet)
             elif isinstance(msg, TickContest):
                 if not msg.settle:  # this tick's own requests arrive in the next delta
                     ctx.tell(ctx.name, replace(msg, settle=True))
@@ -261,7 +270,16 @@ def _offer(
 
 
 def _action(ctx: Context, env: RunEnv, tasklet: Tasklet) -> Tasklet:
-    """TASKLET_SOFTIRQ on the CPU holding it queued: it runs there unless another CPU runs it."""
+    """TASKLET_SOFTIRQ on the CPU holding it queued: it runs there unless another CPU runs it.
+
+    A tasklet queued on a CPU that went offline was moved by takeover_tasklets to the
+    CPU that ran the CPU_DEAD notifier, and runs there.
+    """
+    online = env.shared.online
+    if tasklet.queued_on is not None and tasklet.queued_on not in online:
+        # SIMPLIFIED: the notifier's CPU is whichever CPU wrote the online file; here
+        # the lowest online CPU takes the tasklet over.
+        tasklet = tasklet_takeover(tasklet, tasklet.queued_on, online.first())
     if tasklet.queued_on is not None and not tasklet.run:
         cpu = tasklet.queued_on
         tasklet, step = tasklet_action(tasklet, cpu)

@@ -510,6 +510,16 @@ class CpuActor:
         now = self.ctx.now_ns
         jiffy = now // self.tick_ns
         token = self.mode is BalanceMode.TASKLET
+        if not self.online:  # a RunPass or lock grant that crossed the CPU going down
+            # SIMPLIFIED: the kernel's dying CPU still runs its pending softirqs; here
+            # it hands the tasklet / lock straight back (the balancer moves a tasklet
+            # still queued on it to an online CPU, takeover_tasklets).
+            if token:
+                self.ctx.tell(self.env.balancer, PassDone(cpu=self.cpu))
+            if self.lock_granted:
+                self.lock_granted = False
+                self.ctx.tell(self.env.balancer, ReleaseSerialize(cpu=self.cpu))
+            return
         serialized = False
         locking = self.mode is BalanceMode.SOFTIRQ_SERIALIZE and any(
             SdFlag.SERIALIZE in sd.flags and balances

@@ -436,6 +436,25 @@ def test_active_balancing_pushes_a_busy_cpus_only_task_to_the_idle_node() -> Non
     assert all(running[2 * core] + running[2 * core + 1] == 1 for core in range(4)), running
 
 
+def test_a_tasklet_queued_on_a_cpu_that_goes_offline_runs_on_an_online_cpu() -> None:
+    """takeover_tasklets: CPU 0 queues the tasklet while CPU 1 runs it (1-6 ms) and goes
+    offline at 2 ms; the tasklet moves to an online CPU's list and runs there (before,
+    the dead CPU 0 ran a 5 ms pass at 6 ms)."""
+    from actors.config import CostModel, HotplugStep
+
+    config = two_cpus(
+        BalanceMode.TASKLET,
+        TaskSpec(name="hog", count=4, cpu=0),
+        cost=CostModel(base_ns=5 * MS, per_cpu_ns=0),
+        steps=(HotplugStep(at_ns=2 * MS, cpu=0, online=False),),
+        duration_ns=30 * MS,
+    )
+    _, result = run(config)
+    passes = [c.passes for c in result.statistics.cpus]
+    assert passes[0] == 0, passes
+    assert passes[1] >= 2, passes
+
+
 def test_memory_migrate_moves_the_pages_with_the_rebind() -> None:
     """CS-MEM-2: with memory_migrate the pages follow node_remap; without, they stay."""
 

@@ -33,6 +33,7 @@ __all__ = [
     "TaskletStep",
     "tasklet_action",
     "tasklet_schedule",
+    "tasklet_takeover",
     "tasklet_unlock",
     "wants_balance",
 ]
@@ -100,3 +101,11 @@ def tasklet_unlock(tasklet: Tasklet, cpu: int) -> Tasklet:
     if tasklet.running_on != cpu:
         raise TaskletError(f"tasklet_unlock on cpu {cpu}: running on {tasklet.running_on}")
     return Tasklet(queued_on=tasklet.queued_on, running_on=None)
+
+
+def tasklet_takeover(tasklet: Tasklet, dead: int, cpu: int) -> Tasklet:
+    """takeover_tasklets (CPU_DEAD notifier, kernel/softirq.c): the tasklet queued on the
+    dead CPU's list moves to the list of *cpu*, the CPU running the notifier."""
+    if tasklet.queued_on != dead:
+        return tasklet
+    return Tasklet(queued_on=cpu, running_on=tasklet.running_on)
