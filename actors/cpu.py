@@ -28,7 +28,9 @@ modes give the same run (tests/test_cpu_actor.py compares the logs).
 
 # SIMPLIFIED: every task has nice 0 (load 128, the 100 ms DEF_TIMESLICE); no
 # priority arrays, no interactivity bonus, no wakeup preemption: a woken task
-# queues behind the others.
+# queues behind the others.  Every switch-in starts a full slice (2.6.14 keeps
+# what is left of it across sleep and migration, and sched_fork halves the
+# parent's between parent and child).
 # SIMPLIFIED: pages are allocated in bulk at accounting points (switch-out, slice
 # end, burst end, a pass), not one at a time, so a lazy rebind is picked up there.
 # SIMPLIFIED: softirq-serialize holds the `balancing` try-lock for the whole pass
@@ -605,7 +607,9 @@ class CpuActor:
                 self.ctx.tell(self.env.balancer, ReleaseSerialize(cpu=self.cpu))
             return
         self.stats.passes += 1
-        await self._spend(work, now, token, "tasklet" if token else "periodic")
+        await self._spend(
+            work, now, token, "tasklet" if token else "periodic", exclusive=token or serialized
+        )
         if serialized:
             self.ctx.tell(self.env.balancer, ReleaseSerialize(cpu=self.cpu))
         if token:
@@ -640,8 +644,12 @@ class CpuActor:
             self.stats.newidle_passes += 1
             await self._spend(work, now, False, "newidle")
 
-    async def _spend(self, work: BalanceWork, now: int, token: bool, kind: str) -> None:
-        """The pass takes its virtual time (the current task is stalled), then acts."""
+    async def _spend(
+        self, work: BalanceWork, now: int, token: bool, kind: str, *, exclusive: bool = False
+    ) -> None:
+        """The pass takes its virtual time (the current task is stalled), then acts.
+
+        *exclusive*: the pass holds the tasklet or the SD_SERIALIZE lock (invariant 5)."""
         self.due_memo = [None, None]
         cost = self.cfg.cost.pass_ns(work.scanned)
         if self.trace is not None:
@@ -649,7 +657,7 @@ class CpuActor:
         self._account(now)
         self._publish(now)
         if self.checker is not None:
-            self.checker.pass_started(self.cpu, work.build.generation, token)
+            self.checker.pass_started(self.cpu, work.build.generation, exclusive)
             for src, dst in work.moves:
                 self.checker.balance_move(src, dst, work.build)
         if self.ctx.debug:

@@ -89,7 +89,7 @@ class SchedRun:
         nr = machine.nr_cpus
         checker = None
         if config.check:
-            serialized = config.balance is BalanceMode.TASKLET
+            serialized = config.balance in (BalanceMode.TASKLET, BalanceMode.SOFTIRQ_SERIALIZE)
             checker = Checker(nr, self._clock, serialized)
         cap = None
         if config.balance is BalanceMode.SOFTIRQ_SERIALIZE and config.cpuset_era != "2.6.14":

@@ -491,3 +491,31 @@ def test_modern_domains_balance_without_sd_load_balance() -> None:
     sim, result = run(config)
     assert nr_running(sim) == [1, 1, 1, 1]
     assert result.statistics.total("passes") > 0
+
+
+def test_the_checker_catches_overlapping_serialized_passes_in_softirq_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Invariant 5 / LB-SER-1: with the SD_SERIALIZE lock broken (every try-lock
+    succeeds), two passes holding it overlap and the checker says so."""
+    import actors.balancer as balancer_mod
+    from actors.messages import SerializeGranted, TrySerializeReply
+
+    def broken_try(ctx, env, locks, holder, asked, cpu, jiffy):  # type: ignore[no-untyped-def]
+        if cpu in asked:
+            ctx.reply(asked[cpu], TrySerializeReply(acquired=True))
+        else:
+            ctx.tell(env.cpu_names[cpu], SerializeGranted())
+        return cpu
+
+    monkeypatch.setattr(balancer_mod, "_try", broken_try)
+    config = SimConfig(
+        machine=load_machine("node:2 core:2 pu:1"),
+        cpuset_era="2.6.24",
+        balance=BalanceMode.SOFTIRQ_SERIALIZE,
+        tasks=(TaskSpec(name="hog", count=8, cpu=0),),
+        duration_ns=200 * MS,
+    )
+    result = SchedRun(config, seed=1).run()
+    assert result.error is not None
+    assert "invariant 5" in str(result.error)
