@@ -25,15 +25,17 @@ CPU2 attaching sched-domain:
   groups: 00000004 00000008
   domain 1: span 0000000e
    groups: 0000000c 00000001
+ERROR: repeated CPUs
+ 00000001
 schedsim: ERROR: group ring does not return to domain->groups
-ERROR: groups don't span domain->span
 CPU3 attaching sched-domain:
  domain 0: span 0000000c
   groups: 00000008 00000004
   domain 1: span 0000000e
    groups: 0000000c 00000001
+ERROR: repeated CPUs
+ 00000001
 schedsim: ERROR: group ring does not return to domain->groups
-ERROR: groups don't span domain->span
 schedsim: ERROR: group 0 of CPU1 domain 0 lies outside its partition 1-3
 """
 
@@ -80,10 +82,10 @@ def test_bug13w_errors_name_sd_inv_2_5_7_and_11() -> None:
     assert messages == [
         (1, 0, "ERROR: domain->groups does not contain CPU1"),
         (1, 0, "ERROR: groups don't span domain->span"),
+        (2, 1, "ERROR: repeated CPUs"),
         (2, 1, RING_ERROR),
-        (2, 1, "ERROR: groups don't span domain->span"),
+        (3, 1, "ERROR: repeated CPUs"),
         (3, 1, RING_ERROR),
-        (3, 1, "ERROR: groups don't span domain->span"),
         (1, 0, "schedsim: ERROR: group 0 of CPU1 domain 0 lies outside its partition 1-3"),
     ]
 

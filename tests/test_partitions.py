@@ -187,7 +187,7 @@ def test_seed_000_with_the_2613_builder_shows_the_oops_errors() -> None:
     messages = [(e.cpu, e.message) for e in report.errors]
     assert (1, "ERROR: domain->groups does not contain CPU1") in messages
     assert (2, "schedsim: ERROR: group ring does not return to domain->groups") in messages
-    assert (3, "ERROR: groups don't span domain->span") in messages
+    assert (3, "ERROR: repeated CPUs") in messages
 
 
 def test_seed_000_with_the_2614_builder_isolates_cpu_0_and_balances_1_to_3() -> None:

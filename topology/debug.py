@@ -128,8 +128,9 @@ class _Debugger:
         self.pk.log(" " * (level + 1) + " groups:")
         groupmask, stopped = self.groups(sd, cpu, level)
         self.pk.cont("\n")
-        if stopped:
+        if stopped:  # the kernel never leaves that loop: no span checks, no parent
             self.error(cpu, level, RING_ERROR)
+            return True
         if sd.span.bits != groupmask:
             self.error(cpu, level, "ERROR: groups don't span domain->span")
         if sd.parent is not None and groupmask & ~sd.parent.span.bits:
@@ -189,8 +190,9 @@ class _Debugger:
                 self.pk.cont("\n")
                 self.error(cpu, level, "ERROR: group is NULL")
                 return groupmask, False
-            if id(group) in seen and not self.ends_loop(sd, group, groupmask):
-                return groupmask, True
+            revisit = id(group) in seen
+            if revisit and not fmt.keeps_printing and not self.ends_loop(sd, group, groupmask):
+                return groupmask, True  # the kernel goes round for ever without a word
             seen.add(id(group))
             problems = []
             if fmt.checks_power and group.power == 0:
@@ -206,6 +208,8 @@ class _Debugger:
                     return groupmask, False
             groupmask |= group.span.bits
             self.group_token(sd, group, cpu, level)
+            if revisit:  # 2.6: its errors and mask, printed once here, for ever there
+                return groupmask, True
             group = group.next
             if group is head:
                 return groupmask, False
