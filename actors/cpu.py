@@ -37,6 +37,9 @@ modes give the same run (tests/test_cpu_actor.py compares the logs).
 # (the kernel holds it around each SD_SERIALIZE level's load_balance only).
 # SIMPLIFIED: a newly idle CPU's pull arrives a delta later (a message), not
 # inside schedule(); it stays idle until then.
+# SIMPLIFIED: every CPU ticks at the jiffy boundary (x86_64 starts its local APIC
+# timers on the PIT edge); ia64 staggers them across the jiffy
+# (ia64_cpu_local_tick), which seed 004's "timer interrupts are staggered" means.
 
 from __future__ import annotations
 
