@@ -82,6 +82,7 @@ from actors.task import FOREVER_NS, MS, Task
 from cpuset.mempolicy import (
     MpolMode,
     RebindEra,
+    alloc_interleaved,
     alloc_node,
     migrate_pages_plan,
     policy_era,
@@ -378,14 +379,13 @@ class CpuActor:
         task.pages_allocated += count
         machine = self.cfg.machine
         if task.policy.mode is MpolMode.INTERLEAVE:
-            for _ in range(count):
-                node, task.policy = alloc_node(
-                    task.policy, task.mems_allowed, self.node, machine, era=self.rebind_era
-                )
-                if node is None:
-                    self._alloc_failed(task)
-                    return
-                task.add_pages(node, 1)
+            spread = alloc_interleaved(task.policy, task.mems_allowed, count)
+            if spread is None:
+                self._alloc_failed(task)
+                return
+            pages, task.policy = spread
+            for where, n in pages:
+                task.add_pages(where, n)
             return
         node, task.policy = alloc_node(
             task.policy, task.mems_allowed, self.node, machine, era=self.rebind_era

@@ -37,6 +37,7 @@ __all__ = [
     "MemPolicy",
     "MpolFlag",
     "MpolMode",
+    "alloc_interleaved",
     "alloc_node",
     "migrate_pages_plan",
     "mpol_new",
@@ -315,6 +316,30 @@ def alloc_node(
         return None, policy
     node = _next_interleave(usable, policy.il_prev)
     return node, replace(policy, il_prev=node)
+
+
+def alloc_interleaved(
+    policy: MemPolicy, mems_allowed: NodeMask, count: int
+) -> tuple[tuple[tuple[int, int], ...], MemPolicy] | None:
+    """*count* pages of an INTERLEAVE policy at once: ((node, pages), ...) in rotor order
+    and the policy afterwards; None when no node can be used.
+
+    The same as *count* `alloc_node` calls (round robin over the allowed policy
+    nodes from the one after il_prev), in time independent of *count*.
+    """
+    if count <= 0:
+        return (), policy
+    usable = policy.nodes & mems_allowed
+    if not usable:
+        return None
+    order: list[int] = []
+    node = policy.il_prev
+    for _ in range(min(count, len(usable))):
+        node = _next_interleave(usable, node)
+        order.append(node)
+    full, extra = divmod(count, len(order))
+    pages = tuple((n, full + (i < extra)) for i, n in enumerate(order))
+    return pages, replace(policy, il_prev=order[(count - 1) % len(order)])
 
 
 def migrate_pages_plan(

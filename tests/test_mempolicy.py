@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cpuset import (
@@ -18,8 +18,10 @@ from cpuset import (
     mpol_new,
     rebind,
 )
+from cpuset.mempolicy import alloc_interleaved
 from topology import CpuMask, bitremap
 from topology.presets import preset
+from topology.synthetic import parse_synthetic
 
 M = CpuMask.parse
 
@@ -251,3 +253,42 @@ def test_rebound_bind_and_interleave_policies_stay_within_the_new_mems(
         )
         rebound = rebind(policy, CpuMask(new))
         assert (bool(rebound.nodes), rebound.nodes <= CpuMask(new)) == (True, True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    nodes=st.integers(min_value=0, max_value=255),
+    mems=st.integers(min_value=0, max_value=255),
+    il_prev=st.integers(min_value=-1, max_value=7),
+    count=st.integers(min_value=0, max_value=40),
+)
+def test_alloc_interleaved_equals_one_alloc_node_per_page(
+    nodes: int, mems: int, il_prev: int, count: int
+) -> None:
+    """The bulk interleave (a huge pages_per_ms no longer loops per page) gives the
+    pages and the rotor of *count* alloc_node calls."""
+    from collections import Counter
+
+    machine = parse_synthetic("node:8 core:1 pu:1")
+    policy = MemPolicy(mode=MpolMode.INTERLEAVE, nodes=CpuMask(nodes), il_prev=il_prev)
+    naive: Counter[int] = Counter()
+    state: MemPolicy | None = policy
+    for _ in range(count):
+        assert state is not None
+        node, state = alloc_node(state, CpuMask(mems), 0, machine)
+        if node is None:
+            state = None
+            break
+        naive[node] += 1
+    bulk = alloc_interleaved(policy, CpuMask(mems), count)
+    if state is None:
+        assert bulk is None
+        return
+    assert bulk is not None
+    pages, after = bulk
+    assert dict(pages) == dict(naive)
+    assert after == state
+    if nodes & mems:
+        huge = alloc_interleaved(policy, CpuMask(mems), 10**12)
+        assert huge is not None
+        assert sum(n for _, n in huge[0]) == 10**12
