@@ -237,6 +237,9 @@ class SimConfig:
     domain_era: str | None = None
     balance: BalanceMode = BalanceMode.TASKLET
     hz: int = 1000
+    nr_cpus: int | None = None
+    """the kernel's CONFIG_NR_CPUS (the 2.6.14 CPU_OFFSET and -mm build-time balance
+    staggers, 2.6.24's HZ*NR_CPUS/10 interval cap); None: the machine's CPU count"""
     slice_ms: int = 100
     exact_ticks: bool = False
     rebind: RebindMode = RebindMode.LAZY
@@ -268,6 +271,11 @@ class SimConfig:
         return DOMAIN_ERAS[self.cpuset_era][0]
 
     @property
+    def kernel_nr_cpus(self) -> int:
+        """NR_CPUS as the kernel was built (`nr_cpus`, else the machine's CPU count)."""
+        return self.nr_cpus if self.nr_cpus is not None else self.machine.nr_cpus
+
+    @property
     def tick_ns(self) -> int:
         return 1_000_000_000 // self.hz
 
@@ -284,6 +292,11 @@ class SimConfig:
             )
         if not 100 <= self.hz <= 10_000 or 1_000_000_000 % self.hz:
             out.append(f"hz must divide 1e9 and lie in 100..10000, not {self.hz}")
+        if self.nr_cpus is not None and self.nr_cpus < self.machine.nr_cpus:
+            out.append(
+                f"nr_cpus (the kernel's NR_CPUS) must be >= the machine's "
+                f"{self.machine.nr_cpus} CPUs, not {self.nr_cpus}"
+            )
         if self.slice_ms < 1:
             out.append(f"slice_ms must be >= 1, not {self.slice_ms}")
         if self.duration_ns < 0:

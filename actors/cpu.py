@@ -283,7 +283,7 @@ class CpuActor:
         known = self.due_memo[idle is IdleType.SCHED_IDLE]
         if known is not None:
             return known
-        offset = cpu_offset(self.cpu, self.cfg.hz, self.cfg.machine.nr_cpus)
+        offset = cpu_offset(self.cpu, self.cfg.hz, self.cfg.kernel_nr_cpus)
         due = FOREVER_NS
         for sd, state, balances in zip(self.chain, self.runtime, self.balances, strict=True):
             if balances:
@@ -575,7 +575,7 @@ class CpuActor:
             jiffies=jiffy,
             cpu=self.cpu,
             hz=self.cfg.hz,
-            nr_cpus=self.cfg.machine.nr_cpus,
+            nr_cpus=self.cfg.kernel_nr_cpus,
             idle=idle,
             load_balance=work.load_balance,
             try_serialize=(lambda _level: serialized)
@@ -781,7 +781,7 @@ class CpuActor:
         jiffy = now // self.tick_ns
         start = jiffy
         if self.mode is BalanceMode.TASKLET:
-            start += cpu_offset(self.cpu, self.cfg.hz, self.cfg.machine.nr_cpus)
+            start += cpu_offset(self.cpu, self.cfg.hz, self.cfg.kernel_nr_cpus)
         self.runtime = [DomainRuntime(start, sd.balance_interval, 0) for sd in self.chain]
         self.due_memo = [None, None]
         self.ctx.tell(self.env.controller, DomainsAttached(cpu=self.cpu, generation=generation))

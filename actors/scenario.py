@@ -168,7 +168,7 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 _MACHINE_KEYS = _words("topology era domain_era hz balancer slice rebind exact_ticks cost")
-_MACHINE_KEYS += ("newidle", "active_balance")
+_MACHINE_KEYS += ("newidle", "active_balance", "nr_cpus")
 _RUN_KEYS = _words("duration seed log log_format log_level check sample bugs setup")
 _TASK_KEYS = _words("name kind count cpuset cpus cpu start run sleep lifetime children")
 _TASK_KEYS += ("fork_every", "mempolicy", "pages_per_ms")
@@ -199,6 +199,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PROBLEM_KEYS: tuple[tuple[str, Key], ...] = (
     ("domain era", ("machine", "domain_era")),
     ("hz ", ("machine", "hz")),
+    ("nr_cpus", ("machine", "nr_cpus")),
     ("slice_ms", ("machine", "slice")),
     ("duration", ("run", "duration")),
     ("sample_ms", ("run", "sample")),
@@ -235,6 +236,7 @@ def _config(
             cpuset_era=section.choice("era", "2.6.14", tuple(ERAS)),
             domain_era=section.get("domain_era", str, "a string"),
             hz=section.integer("hz", 1000),
+            nr_cpus=section.get("nr_cpus", int, "an integer"),
             balance=BalanceMode(section.choice("balancer", "tasklet", _values(BalanceMode))),
             slice_ms=section.ms("slice", 100),
             rebind=RebindMode(section.choice("rebind", "lazy", _values(RebindMode))),

@@ -93,7 +93,7 @@ class SchedRun:
             checker = Checker(nr, self._clock, serialized)
         cap = None
         if config.balance is BalanceMode.SOFTIRQ_SERIALIZE and config.cpuset_era != "2.6.14":
-            cap = config.hz * nr // 10  # LB-IVL-2, 2.6.24+
+            cap = config.hz * config.kernel_nr_cpus // 10  # LB-IVL-2, 2.6.24+: NR_CPUS
         self.env = RunEnv(
             config=config,
             shared=Shared(nr, machine.all_cpus),

@@ -519,3 +519,23 @@ def test_the_checker_catches_overlapping_serialized_passes_in_softirq_mode(
     result = SchedRun(config, seed=1).run()
     assert result.error is not None
     assert "invariant 5" in str(result.error)
+
+
+def test_nr_cpus_is_the_kernels_and_sets_the_balance_stagger() -> None:
+    """CPU_OFFSET = HZ*cpu/NR_CPUS with the kernel's NR_CPUS: built for 64 CPUs, CPU 15
+    of a 16-CPU machine starts balancing at 234 ms, not 937 ms (-mm tasklet stagger)."""
+
+    def passes(nr: int | None) -> int:
+        config = SimConfig(
+            machine=load_machine("node:4 core:4 pu:1"),
+            nr_cpus=nr,
+            tasks=(TaskSpec(name="hog", count=32, cpu=0),),
+            duration_ns=500 * MS,
+        )
+        _, result = run(config)
+        return result.statistics.cpus[15].passes
+
+    assert passes(None) == 1  # the first pass after the build, then silence until 937 ms
+    assert passes(64) > 10
+    with pytest.raises(ValueError, match="NR_CPUS"):
+        SimConfig(machine=load_machine("node:4 core:4 pu:1"), nr_cpus=8)
