@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from actors.balance import BalanceWork
+from actors.balance import LB_GAINED, BalanceWork
 from actors.config import BalanceMode, MempolicySpec, RebindMode, TaskKind
 from actors.context import Context
 from actors.messages import (
@@ -725,8 +725,8 @@ class CpuActor:
         if self._stale(msg.generation, "active balance"):
             return
         runnable = self._runnable()
-        if msg.push_cpu not in self.shared.online:
-            return
+        if msg.push_cpu not in self.shared.online or not runnable:
+            return  # nr_running <= 1: the kernel returns before counting anything
         pid = active_load_balance(
             [t.movable(running=False) for t in runnable],
             msg.push_cpu,
@@ -735,12 +735,16 @@ class CpuActor:
             msg.cache_nice_tries,
             msg.cache_hot_time_ns,
         )
-        alb = self.stats.alb_counts(msg.level)
+        # schedstat counts on the target's domain (for_each_domain(target_cpu, sd)), and
+        # move_tasks(..., SCHED_IDLE) adds the pushed task to its idle lb_gained
+        target = self.env.stats.cpus[msg.push_cpu]
+        alb = target.alb_counts(msg.level)
         alb[0] += 1
         if pid is None:
             alb[1] += 1
             return
         alb[2] += 1
+        target.lb_counts(msg.level, "idle")[LB_GAINED] += 1
         self.stats.active_balances += 1
         task = next(t for t in runnable if t.pid == pid)
         if task is self.curr:

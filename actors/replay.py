@@ -34,6 +34,7 @@ __all__ = [
     "RunState",
     "TaskState",
     "inspect_at",
+    "logged_run",
     "read_header",
     "render_state",
     "replay",
@@ -95,6 +96,18 @@ def scenario_of(header: dict[str, Any]) -> tuple[Scenario, int]:
     seed = header.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"the log header's seed {seed!r} is not an int")
+    return scenario, seed
+
+
+def logged_run(path: str | os.PathLike[str]) -> tuple[Scenario, int]:
+    """The scenario and seed of the log at *path*, its duration cut to where the log ends
+    when it ends early (`LogEnd.early`: interrupted, cut short): what `trace`, `inspect`
+    and `plot` re-run (a run past the log's end would show states it never reached)."""
+    scenario, seed = scenario_of(read_header(path))
+    end = LogEnd.of(path)
+    if end.early() is not None and end.vtime_ns < scenario.config.duration_ns:
+        config = dataclasses.replace(scenario.config, duration_ns=end.vtime_ns)
+        scenario = dataclasses.replace(scenario, config=config)
     return scenario, seed
 
 
@@ -293,7 +306,7 @@ class RunState:
 
 def inspect_at(path: str | os.PathLike[str], at_ns: int) -> RunState:
     """The state of the logged run at virtual time *at_ns* (every delta at *at_ns* included)."""
-    scenario, seed = scenario_of(read_header(path))
+    scenario, seed = logged_run(path)
     if at_ns < 0 or at_ns > scenario.config.duration_ns:
         raise ValueError(
             f"--at {at_ns} ns lies outside the run (0 .. {scenario.config.duration_ns})"

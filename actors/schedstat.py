@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from actors.replay import read_header, scenario_of
+from actors.replay import logged_run
 from actors.sched import SchedRun
 from actors.stats import CpuStats, SchedStatistics
 
@@ -83,7 +83,7 @@ def show_schedstat(run: SchedRun, statistics: SchedStatistics | None = None) -> 
 
 def schedstat_of_log(path: str | os.PathLike[str], at_ns: int | None = None) -> str:
     """Re-run the logged scenario (to *at_ns*, or to its end) and show its schedstat."""
-    scenario, seed = scenario_of(read_header(path))
+    scenario, seed = logged_run(path)
     config = scenario.config
     if at_ns is not None:
         if at_ns < 0 or at_ns > config.duration_ns:

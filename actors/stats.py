@@ -49,7 +49,8 @@ class CpuStats:
     [lb_count, lb_balanced, lb_failed, lb_imbalance, lb_gained, lb_hot_gained,
     lb_nobusyq, lb_nobusyg] (2.6.14 show_schedstat order)"""
     alb: dict[str, list[int]] = field(default_factory=dict)
-    """per level the busiest CPU ran: [alb_count, alb_failed, alb_pushed]"""
+    """per level of this CPU's domains, active balances that pushed to it (the kernel
+    counts on the target's domain): [alb_count, alb_failed, alb_pushed]"""
     latency_max_ns: int = 0
     latency_sum_ns: int = 0
     latency_count: int = 0

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.recorder import RunTrace
-from actors.replay import read_header, scenario_of
+from actors.replay import logged_run
 from actors.scenario import Scenario
 from actors.sched import SchedResult, SchedRun
 from topology import CpuMask
@@ -131,7 +131,7 @@ def run_traced(scenario: Scenario, seed: int) -> TracedRun:
 
 def rerun_traced(path: str | os.PathLike[str], until_ns: int | None = None) -> TracedRun:
     """Re-run the logged scenario (its seed, its duration or *until_ns*) with a trace."""
-    scenario, seed = scenario_of(read_header(path))
+    scenario, seed = logged_run(path)
     if until_ns is not None:
         config = dataclasses.replace(scenario.config, duration_ns=until_ns)
         scenario = dataclasses.replace(scenario, config=config)

@@ -204,3 +204,26 @@ def test_no_usable_header_is_one_line_naming_the_file_once(
     log.write_bytes(data)
     assert runner.main(["replay", str(log)]) == 2
     assert capsys.readouterr().err == f"schedsim replay: {log}: {words}\n"
+
+
+def test_trace_inspect_and_schedstat_of_an_interrupted_log_stop_where_it_ends(
+    tmp_path: Path,
+) -> None:
+    """They re-run the logged scenario: only as far as the log goes (it ends at ~40 ms of
+    a 300 ms run), and a time past that end is refused like one past the run's."""
+    from actors.replay import LogEnd, inspect_at, logged_run
+    from actors.schedstat import schedstat_of_log
+    from actors.trace import rerun_traced
+
+    log = interrupted(tmp_path, LogFormat.MSGPACK, LogLevel.EVENTS)
+    end = LogEnd.of(log).vtime_ns
+    assert 40_000_000 <= end < 300_000_000
+    scenario, _ = logged_run(log)
+    assert scenario.config.duration_ns == end
+    assert rerun_traced(log).result.now_ns == end
+    assert schedstat_of_log(log).startswith("version")
+    assert inspect_at(log, end).at_ns == end
+    with pytest.raises(ValueError, match="outside the run"):
+        inspect_at(log, end + 1_000_000)
+    with pytest.raises(ValueError, match="outside the run"):
+        schedstat_of_log(log, end + 1_000_000)

@@ -539,3 +539,23 @@ def test_nr_cpus_is_the_kernels_and_sets_the_balance_stagger() -> None:
     assert passes(64) > 10
     with pytest.raises(ValueError, match="NR_CPUS"):
         SimConfig(machine=load_machine("node:4 core:4 pu:1"), nr_cpus=8)
+
+
+def test_active_balance_schedstat_counts_on_the_target_cpus_domain() -> None:
+    """show_schedstat alb_*: active_load_balance counts on the domain of push_cpu
+    (for_each_domain(target_cpu, sd)) and its move_tasks adds to that domain's idle
+    lb_gained; the pushing (busiest) CPU counts nothing."""
+    config = SimConfig(
+        machine=load_machine("node:2 core:2 pu:2 distances=10,20;20,10"),
+        balance=BalanceMode.PERCPU,
+        tasks=(TaskSpec(name="hog", count=4, cpu=0),),
+        duration_ns=500 * MS,
+    )
+    sim, result = run(config)
+    pushers = [c.cpu for c in result.statistics.cpus if c.active_balances]
+    assert pushers
+    actors = cpus(sim)
+    pushed = {cpu: sum(c[2] for c in actors[cpu].stats.alb.values()) for cpu in range(8)}
+    assert sum(pushed.values()) == sum(c.active_balances for c in result.statistics.cpus)
+    for cpu in pushers:
+        assert pushed[cpu] == 0
