@@ -61,6 +61,9 @@ __all__ = ["SIM_SENDER", "Bus", "RunOutcome"]
 SIM_SENDER = "<sim>"
 """The sender of the start deliveries of the actors spawned before the run."""
 
+BREATHE = 1024
+"""Self-wakeups between two passes through trio's run loop (`Bus.breather`)."""
+
 
 def _abort(_: object) -> trio.lowlevel.Abort:
     return trio.lowlevel.Abort.SUCCEEDED
@@ -119,6 +122,7 @@ class Bus:
         self.instants = 0
         self.deliveries = [0, 0, 0, 0, 0]  # by kind
         self.wakeups = 0
+        self.self_wakes = 0
         self.dirty_sinks: list[EventSink] = []
         self.after_delta: Callable[[], None] | None = None
         """Called between two deltas (nobody running); what it raises ends the run."""
@@ -190,6 +194,7 @@ class Bus:
             # stop between deltas if cancelled
             yield from trio.lowlevel.checkpoint_if_cancelled().__await__()
             if self.step(state):
+                yield from self.breather()
                 return  # woke itself: no task switch
         trap = self.trap
         if trap is None:
@@ -198,6 +203,15 @@ class Bus:
             resumed = yield trap
             if resumed is not _RESUMED:
                 resumed.unwrap()  # trio's Error outcome: the cancellation of the run
+
+    @types.coroutine
+    def breather(self) -> Generator[Any, Any, None]:
+        """After an actor woke itself: every `BREATHE` such wakeups, one pass through
+        trio's run loop, so that a deadline around the run (``move_on_after``) is
+        processed even when no delta ever needs a task switch."""
+        self.self_wakes += 1
+        if self.self_wakes % BREATHE == 0:
+            yield from trio.lowlevel.cancel_shielded_checkpoint().__await__()
 
     def start_actor(
         self, state: ActorState, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]
@@ -353,7 +367,12 @@ class Bus:
             return
         if len(dirty) > 1:
             rank = {id(state.sink): i for i, state in enumerate(self.woken)}
-            dirty.sort(key=lambda sink: rank[id(sink)])
+            if all(id(sink) in rank for sink in dirty):
+                dirty.sort(key=lambda sink: rank[id(sink)])
+            else:  # actors logging as they are cancelled at the end: after the woken, by name
+                names = {id(state.sink): state.name for state in self.actors.values()}
+                last = len(rank)
+                dirty.sort(key=lambda sink: (rank.get(id(sink), last), names.get(id(sink), "")))
         for sink in dirty:
             log.events(sink.buffer)
             sink.buffer.clear()

@@ -158,12 +158,24 @@ def _build(fields: tuple[object, ...]) -> object:
     return entry.cls(**dict(zip(entry.fields, values, strict=True)))
 
 
+MAX_RECORD_DEPTH = 64
+"""How deep records may nest inside records: each level re-enters msgpack's C unpacker,
+and a crafted log a few KiB long would otherwise overflow the C stack (a segfault)."""
+_depth = [0]
+
+
 def ext_hook(code: int, data: bytes) -> object:
     """msgpack ``ext_hook``: the inverse of `pack_default`."""
     if code == EXT_MASK:
         return CpuMask(int.from_bytes(data, "little"))
     if code in (EXT_RECORD, EXT_ENUM):
-        record = _unpackb(data)
+        if _depth[0] >= MAX_RECORD_DEPTH:
+            raise CodecError(f"records nested more than {MAX_RECORD_DEPTH} deep")
+        _depth[0] += 1
+        try:
+            record = _unpackb(data)
+        finally:
+            _depth[0] -= 1
         if not isinstance(record, tuple):
             raise CodecError(f"ext record is not an array: {record!r:.80}")
         return _build(record)

@@ -157,6 +157,7 @@ class Context:
         if bus.running == 0:
             yield from trio.lowlevel.checkpoint_if_cancelled().__await__()
             if bus.step(state):
+                yield from bus.breather()
                 return  # woke itself: no task switch
         trap = bus.trap
         if trap is None:

@@ -49,7 +49,12 @@ def record_views(record: object, offset: int) -> list[Record]:
     """A msgpack record (array, or the header map) as dicts (a B record expands to D records)."""
     if isinstance(record, dict):
         return [record]
-    if not isinstance(record, tuple) or len(record) < 2 or record[1] not in FIELDS:
+    if (
+        not isinstance(record, tuple)
+        or len(record) < 2
+        or not isinstance(record[1], str)
+        or record[1] not in FIELDS
+    ):
         raise LogCorrupt(f"not a log record: {record!r:.80}", offset)
     names = FIELDS[record[1]]
     if record[1] == "B":
@@ -171,7 +176,8 @@ class LogReader:
                 raise LogCorrupt(f"not JSON ({exc})", offset) from None
             except RecursionError:  # json recurses once per level of nesting
                 raise LogCorrupt("a record nested too deeply", offset) from None
-            if not isinstance(record, dict) or record.get("k") not in {"H", "D", "E", "G", "X"}:
+            kind = record.get("k") if isinstance(record, dict) else None
+            if not isinstance(kind, str) or kind not in {"H", "D", "E", "G", "X"}:
                 raise LogCorrupt("not a log record", offset)
             yield record
             offset += len(line)
