@@ -83,6 +83,26 @@ def _check_dataclass(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields)
 
 
+def _check_encodable(cls: type, fields: tuple[str, ...]) -> None:
+    """Refuse a field annotated with a set: msgpack has no set type, so the message could
+    be delivered with the log off (handed over as is) but not logged (CodecError)."""
+    try:
+        hints = get_type_hints(cls)
+    except Exception:  # an annotation naming something local: checked when encoded
+        return
+    for name in fields:
+        if _mentions_set(hints[name]):
+            raise RegistryError(
+                f"{cls.__name__}.{name}: a set cannot be encoded (use a sorted tuple)"
+            )
+
+
+def _mentions_set(hint: object) -> bool:
+    if hint in (set, frozenset) or get_origin(hint) in (set, frozenset):
+        return True
+    return any(_mentions_set(arg) for arg in get_args(hint) if arg is not Ellipsis)
+
+
 class Registry:
     """Tag <-> class table used by the codec (actors/codec.py)."""
 
@@ -100,6 +120,8 @@ class Registry:
             raise RegistryError(f"{cls.__qualname__} is already registered")
         is_enum = isinstance(cls, enum.EnumMeta)
         fields = () if is_enum else _check_dataclass(cls)
+        if not is_enum:
+            _check_encodable(cls, fields)
         entry = MessageType(tag, cls, fields, _values_getter(fields), is_enum)
         self._by_tag[tag] = entry
         self._by_class[cls] = entry
@@ -113,7 +135,8 @@ class Registry:
 
         True for registered enums, and for registered dataclasses whose field
         types are built only from int, float, str, bytes, bool, None, CpuMask,
-        enums, tuples, frozensets and other immutable messages.  A ``list``,
+        enums, tuples and other immutable messages (a set field is refused when the
+        class is registered: msgpack cannot encode it).  A ``list``,
         ``dict``, ``object`` or unresolvable annotation makes it False.  The bus
         then delivers the sender's object instead of decoding the bytes again:
         frozen all the way down, it cannot tell the difference (the codec's
@@ -143,7 +166,7 @@ class Registry:
         origin = get_origin(hint)
         if origin is Literal:
             return True
-        if origin in (tuple, frozenset, Union, types.UnionType):
+        if origin in (tuple, Union, types.UnionType):
             return all(arg is Ellipsis or self._immutable_type(arg) for arg in get_args(hint))
         if isinstance(hint, type) and issubclass(hint, enum.Enum):
             return True

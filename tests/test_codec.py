@@ -164,6 +164,22 @@ def test_registry_refuses_a_mutable_dataclass() -> None:
         Registry().register(Mutable, "m")
 
 
+def test_registry_refuses_a_set_field_msgpack_cannot_encode() -> None:
+    """Handed over as is with the log off, it would crash the run with the log on."""
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class WithSet:
+        cpus: frozenset[int]
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Nested:
+        pairs: tuple[tuple[int, set[int]], ...]
+
+    for cls in (WithSet, Nested):
+        with pytest.raises(RegistryError, match="a set cannot be encoded"):
+            Registry().register(cls, "s")
+
+
 def test_registry_refuses_positional_fields() -> None:
     @dataclass(frozen=True, slots=True)
     class Positional:
