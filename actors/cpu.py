@@ -904,14 +904,25 @@ class CpuActor:
                 )
                 self._forward(pid, single)
                 continue
+            if msg.memory_migrate:
+                # cpuset_migrate_mm runs in the writer's context (update_nodemask,
+                # cpuset_attach; 2.6.16+, MP-HIST-2): the pages move now, while only the
+                # policy waits for the task's own context (lazy rebind)
+                self._move_pages(task, msg.old, msg.new)
             task.rebind_to = msg.new
-            task.rebind_migrate = task.rebind_migrate or msg.memory_migrate
             if self.cfg.rebind is RebindMode.DIRECT:
                 self._apply_rebind(task)
             elif "rebind-outside-task-context" in self.cfg.bugs:
                 task.policy = rebind(
                     task.policy, msg.new, old_mems=task.mems_allowed, era=self.rebind_era
                 )
+
+    def _move_pages(self, task: Task, old: CpuMask, new: CpuMask) -> None:
+        """do_migrate_pages(mm, old, new) for the task's pages (CS-MEM-2)."""
+        for src, dst in migrate_pages_plan(old, new, era=self.rebind_era):
+            moved = task.pages_on(src)
+            task.add_pages(src, -moved)
+            task.add_pages(dst, moved)
 
     def _apply_rebind(self, task: Task) -> None:
         """The task remaps its own policy from its mems_allowed to the new mems (MP-HIST-1)."""
@@ -920,12 +931,7 @@ class CpuActor:
         old = task.mems_allowed
         task.policy = rebind(task.policy, new, old_mems=old, era=self.rebind_era)
         task.mems_allowed = new
-        if task.rebind_migrate:
-            for src, dst in migrate_pages_plan(old, new, era=self.rebind_era):
-                moved = task.pages_on(src)
-                task.add_pages(src, -moved)
-                task.add_pages(dst, moved)
-        task.rebind_to, task.rebind_migrate = None, False
+        task.rebind_to = None
         if self.checker is not None:
             self.checker.rebound(task.pid, task.policy, new, self.rebind_era)
         if self.trace is not None:

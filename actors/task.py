@@ -65,8 +65,6 @@ class Task:
     wake_at_ns: int = 0
     rebind_to: NodeMask | None = None
     """lazy rebind pending: the mems the task will remap to when it next runs or allocates"""
-    rebind_from: NodeMask | None = None
-    rebind_migrate: bool = False
     pending_policy: tuple[str, NodeMask, str] | None = None
     """set_mempolicy(mode, nodes, flags) to apply in the task's own context"""
     stale_allocations: int = 0

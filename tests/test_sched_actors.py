@@ -479,6 +479,34 @@ def test_memory_migrate_moves_the_pages_with_the_rebind() -> None:
     assert sum(c for _, c in moved) == sum(c for _, c in kept) > 900
 
 
+def test_memory_migrate_moves_a_sleeping_tasks_pages_at_the_write() -> None:
+    """MP-HIST-2 / CS-MEM-1: cpuset_migrate_mm runs in the writer's context, so the pages
+    move at the mems write even though the task sleeps; only its policy waits (lazy)."""
+    config = SimConfig(
+        machine=load_machine("numa-2x2"),
+        cpuset_era="2.6.24",
+        setup=REBIND + "echo 1 > /dev/cpuset/a/memory_migrate\n",
+        tasks=(
+            TaskSpec(
+                name="t",
+                kind=TaskKind.PERIODIC,
+                cpuset="/a",
+                run_ms=5,
+                sleep_ms=200,
+                pages_per_ms=10,
+                mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
+            ),
+        ),
+        steps=(ShellStep(at_ns=50 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
+        duration_ns=150 * MS,
+    )
+    sim, _ = run(config)
+    task = sleeper(sim)
+    assert task.pages == ((1, 50),)
+    assert task.rebind_to == CpuMask.of([1])
+    assert task.policy.nodes == CpuMask.of([0])
+
+
 def test_modern_domains_balance_without_sd_load_balance() -> None:
     """5.10 dropped SD_LOAD_BALANCE: every attached modern domain balances."""
     config = SimConfig(
