@@ -111,13 +111,16 @@ class Proposal2003:
     def cpuset_getfreecpus(self, pid: int) -> CpuMask:
         """sys_cpuset_getfreecpus: CPUs outside *pid*'s cpuset that it could add.
 
-        Those of the parent not already held, minus the CPUs of strict siblings.
+        Those of the parent not already held, minus the CPUs of strict siblings, or of
+        every sibling when the cpuset itself is strict (no overlap either way, as
+        validate_change and `cpuset_create` enforce).
         """
         cs = self._task_cpuset(pid)
         if cs.parent is None:
             return CpuMask()
         free = cs.parent.config.cpus - cs.config.cpus
+        strict = cs.has(CsFlag.CPU_EXCLUSIVE)
         for sib in cs.parent.children:
-            if sib is not cs and sib.has(CsFlag.CPU_EXCLUSIVE):
+            if sib is not cs and (strict or sib.has(CsFlag.CPU_EXCLUSIVE)):
                 free = free - sib.config.cpus
         return free

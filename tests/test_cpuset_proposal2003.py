@@ -98,3 +98,16 @@ def test_v2_hierarchies_are_refused() -> None:
     fs = CpusetFS(preset("smt-numa-8"), era="v2")
     with pytest.raises(ValueError, match="legacy"):
         Proposal2003(fs.tree)
+
+
+def test_getfreecpus_of_a_strict_cpuset_leaves_out_every_siblings_cpus() -> None:
+    """Seed 003: the CPUs "which could be added"; a strict cpuset may overlap no sibling
+    (2.6.14 validate_change), so a plain sibling's CPUs are not free to it."""
+    fs = CpusetFS(preset("smt-numa-8"), era="v1")
+    calls = Proposal2003(fs.tree)
+    plain = calls.cpuset_create(pid=1)
+    calls.cpuset_alloc(plain, M("4-7"))
+    strict = calls.cpuset_create(pid=1, strict=True)
+    calls.cpuset_attach(strict, 1)
+    assert calls.cpuset(strict).config.cpus == M("0-3")
+    assert calls.cpuset_getfreecpus(pid=1) == CpuMask()
