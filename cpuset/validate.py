@@ -120,11 +120,9 @@ def _check_siblings(tree: CpusetTree, cur: Cpuset, trial: CpusetConfig, modern: 
         if sib is cur:
             continue
         if cpus_excl_conflict(trial, sib.config, modern):
-            raise CpusetError(
-                errno.EINVAL, f"cpus overlap cpu_exclusive sibling {tree.display(sib)} ({rule})"
-            )
+            which = "cpu_exclusive sibling" if sib.has(CsFlag.CPU_EXCLUSIVE) else "sibling"
+            raise CpusetError(errno.EINVAL, f"cpus overlap {which} {tree.display(sib)} ({rule})")
         mem_excl = trial.has(CsFlag.MEM_EXCLUSIVE) or sib.has(CsFlag.MEM_EXCLUSIVE)
         if mem_excl and trial.mems.intersects(sib.config.mems):
-            raise CpusetError(
-                errno.EINVAL, f"mems overlap mem_exclusive sibling {tree.display(sib)} ({rule})"
-            )
+            which = "mem_exclusive sibling" if sib.has(CsFlag.MEM_EXCLUSIVE) else "sibling"
+            raise CpusetError(errno.EINVAL, f"mems overlap {which} {tree.display(sib)} ({rule})")
