@@ -36,6 +36,7 @@ from topology.active_balance import ActiveLevel, active_balance_domain
 from topology.domains import DomainBuild, SchedDomain, SchedGroup
 from topology.idle_balance import newidle_outcome
 from topology.loadbalance import (
+    BalanceOutcome,
     Busiest,
     DomainRuntime,
     IdleType,
@@ -95,34 +96,21 @@ class BalanceWork:
         groups = self.groups(level)
         self.scanned += len(sd.span)
         counts = self.stats.lb_counts(sd.name, _IDLE[idle])
+        counts[LB_COUNT] += 1
         if self.designated and not self._is_designated(groups, idle):
             # 2.6.20+: find_busiest_group stops after the local group (the ring's
             # first) with *balance = 0, and load_balance goes to out_balanced.
-            counts[LB_COUNT] += 1
-            counts[LB_BALANCED] += 1
-            self.stats.balanced += 1
-            outcome = balance_outcome(
-                state, min_interval=sd.min_interval, max_interval=sd.max_interval,
-                cache_nice_tries=sd.cache_nice_tries, imbalanced=False, nr_moved=0,
-                all_pinned=False,
-            )  # fmt: skip
+            outcome = self._out_balanced(sd, state, counts)
             self.runtime[level] = outcome.state
             result = -1 if self._smt_busy(sd, idle, groups[:1]) else 0
             return LbReport(result, outcome.state.balance_interval, balance=False)
-        counts[LB_COUNT] += 1
         found = find_busiest_group(groups, self.cpu, self.view, idle, sd)
         src = None if found is None else self._busiest_queue(groups, found)
         moved: tuple[int, ...] = ()
         if found is None or src is None:
             counts[LB_NOBUSYG if found is None else LB_NOBUSYQ] += 1
-            counts[LB_BALANCED] += 1
-            self.stats.balanced += 1
             self.outcomes.append((sd.name, "balanced"))
-            outcome = balance_outcome(
-                state, min_interval=sd.min_interval, max_interval=sd.max_interval,
-                cache_nice_tries=sd.cache_nice_tries, imbalanced=False, nr_moved=0,
-                all_pinned=False,
-            )  # fmt: skip
+            outcome = self._out_balanced(sd, state, counts)
         else:
             counts[LB_IMBALANCE] += found.imbalance
             moved, all_pinned = self._pick(src, found.imbalance, sd, state)
@@ -153,6 +141,18 @@ class BalanceWork:
         self.runtime[level] = outcome.state
         result = len(moved) if moved or not self._smt_busy(sd, idle, groups) else -1
         return LbReport(result, outcome.state.balance_interval)
+
+    def _out_balanced(
+        self, sd: SchedDomain, state: DomainRuntime, counts: list[int]
+    ) -> BalanceOutcome:
+        """load_balance's out_balanced: counted as balanced, failures reset, backoff."""
+        counts[LB_BALANCED] += 1
+        self.stats.balanced += 1
+        return balance_outcome(
+            state, min_interval=sd.min_interval, max_interval=sd.max_interval,
+            cache_nice_tries=sd.cache_nice_tries, imbalanced=False, nr_moved=0,
+            all_pinned=False,
+        )  # fmt: skip
 
     def load_balance_newidle(self, level: int) -> int:
         """2.6.14 load_balance_newidle for chain[level]: tasks pulled (no backoff, no kick)."""

@@ -62,7 +62,7 @@ SIM_SENDER = "<sim>"
 """The sender of the start deliveries of the actors spawned before the run."""
 
 BREATHE = 1024
-"""Self-wakeups between two passes through trio's run loop (`Bus.breather`)."""
+"""Self-wakeups between two passes through trio's run loop (`Bus.breathe`)."""
 
 
 def _abort(_: object) -> trio.lowlevel.Abort:
@@ -194,7 +194,8 @@ class Bus:
             # stop between deltas if cancelled
             yield from trio.lowlevel.checkpoint_if_cancelled().__await__()
             if self.step(state):
-                yield from self.breather()
+                if self.breathe():
+                    yield from trio.lowlevel.cancel_shielded_checkpoint().__await__()
                 return  # woke itself: no task switch
         trap = self.trap
         if trap is None:
@@ -204,14 +205,12 @@ class Bus:
             if resumed is not _RESUMED:
                 resumed.unwrap()  # trio's Error outcome: the cancellation of the run
 
-    @types.coroutine
-    def breather(self) -> Generator[Any, Any, None]:
-        """After an actor woke itself: every `BREATHE` such wakeups, one pass through
-        trio's run loop, so that a deadline around the run (``move_on_after``) is
-        processed even when no delta ever needs a task switch."""
+    def breathe(self) -> bool:
+        """After an actor woke itself: True every `BREATHE` such wakeups, when the actor
+        passes once through trio's run loop, so that a deadline around the run
+        (``move_on_after``) is processed even when no delta needs a task switch."""
         self.self_wakes += 1
-        if self.self_wakes % BREATHE == 0:
-            yield from trio.lowlevel.cancel_shielded_checkpoint().__await__()
+        return self.self_wakes % BREATHE == 0
 
     def start_actor(
         self, state: ActorState, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]

@@ -157,7 +157,8 @@ class Context:
         if bus.running == 0:
             yield from trio.lowlevel.checkpoint_if_cancelled().__await__()
             if bus.step(state):
-                yield from bus.breather()
+                if bus.breathe():
+                    yield from trio.lowlevel.cancel_shielded_checkpoint().__await__()
                 return  # woke itself: no task switch
         trap = bus.trap
         if trap is None:

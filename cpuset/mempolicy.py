@@ -291,9 +291,10 @@ def alloc_node(
     DEFAULT / LOCAL: the CPU's node, else the nearest allowed.  PREFERRED: the
     preferred node, else the allowed node nearest to it.  BIND: the allowed
     policy node nearest the CPU's node; in the 2.6 eras the lowest allowed
-    policy node id (bind_zonelist lists the nodes in id order, "FIXME: memory
-    is allocated starting with the first node").  INTERLEAVE: the next allowed
-    policy node after the last one (round robin).  None: no node can be used
+    policy node id (bind_zonelist lists the nodes in id order; the kernel's own
+    comment there notes that memory is allocated starting with the first
+    node).  INTERLEAVE: the next allowed policy node after the last one (round
+    robin).  None: no node can be used
     (the stale-policy window of the 2.6.14 lazy rebind).
 
     # SIMPLIFIED: a 2.6 BIND / INTERLEAVE policy with no allowed node left fell

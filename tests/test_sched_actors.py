@@ -229,30 +229,35 @@ def test_direct_rebind_rewrites_a_sleeping_task_at_once() -> None:
     assert task.rebind_to is None
 
 
+def task_in_a(task: TaskSpec, shell: str, at_ms: int, duration_ms: int, **kw: object) -> SimConfig:
+    """numa-2x2 with cpuset /a (CPUs 0-3, node 0) holding *task*; *shell* runs at *at_ms*."""
+    setup = str(kw.pop("setup", REBIND))
+    return SimConfig(
+        machine=load_machine("numa-2x2"),
+        setup=setup,
+        tasks=(task,),
+        steps=(ShellStep(at_ns=at_ms * MS, text=shell),),
+        duration_ns=duration_ms * MS,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
 def test_a_rebind_follows_a_task_moved_off_its_cpu_in_the_same_step() -> None:
     """Seed 002's step: cpus then mems.  The cpus write sends the running task to the new
     CPUs; the rebind notice, handled by the old CPU in the same delta, must follow it
     there (it was dropped, so no task of seed 002 was ever rebound)."""
-    config = SimConfig(
-        machine=load_machine("numa-2x2"),
+    config = task_in_a(
+        TaskSpec(
+            name="t",
+            cpuset="/a",
+            pages_per_ms=1,
+            mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
+        ),
+        "echo 2-3 > /dev/cpuset/a/cpus\necho 1 > /dev/cpuset/a/mems\n",
+        at_ms=20,
+        duration_ms=60,
         cpuset_era="2.6.24",  # a cpus write updates the tasks' cpus_allowed (2.6.14 did not)
-        setup=REBIND,
         slice_ms=10,
-        tasks=(
-            TaskSpec(
-                name="t",
-                cpuset="/a",
-                pages_per_ms=1,
-                mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
-            ),
-        ),
-        steps=(
-            ShellStep(
-                at_ns=20 * MS,
-                text="echo 2-3 > /dev/cpuset/a/cpus\necho 1 > /dev/cpuset/a/mems\n",
-            ),
-        ),
-        duration_ns=60 * MS,
     )
     sim, _ = run(config)
     task = sleeper(sim)
@@ -264,21 +269,18 @@ def test_a_rebind_follows_a_task_moved_off_its_cpu_in_the_same_step() -> None:
 
 def test_a_rebound_preferred_policy_may_keep_a_node_outside_the_new_mems() -> None:
     """MP-REB-3 (5.14+): the preferred node is a hint; invariant 4 does not apply to it."""
-    config = SimConfig(
-        machine=load_machine("numa-2x2"),
-        cpuset_era="v1",  # modern mempolicy rebinding
-        setup=REBIND,
-        slice_ms=10,  # a lone task picks a lazy rebind up at its slice's end
-        tasks=(
-            TaskSpec(
-                name="t",
-                cpuset="/a",
-                pages_per_ms=1,
-                mempolicy=MempolicySpec(mode="preferred", nodes=CpuMask.of([0])),
-            ),
+    config = task_in_a(
+        TaskSpec(
+            name="t",
+            cpuset="/a",
+            pages_per_ms=1,
+            mempolicy=MempolicySpec(mode="preferred", nodes=CpuMask.of([0])),
         ),
-        steps=(ShellStep(at_ns=20 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
-        duration_ns=60 * MS,
+        "echo 1 > /dev/cpuset/a/mems\n",
+        at_ms=20,
+        duration_ms=60,
+        cpuset_era="v1",  # modern mempolicy rebinding
+        slice_ms=10,  # a lone task picks a lazy rebind up at its slice's end
     )
     sim, _ = run(config)  # run() asserts that the checker found no violation
     task = sleeper(sim)
@@ -482,23 +484,21 @@ def test_memory_migrate_moves_the_pages_with_the_rebind() -> None:
 def test_memory_migrate_moves_a_sleeping_tasks_pages_at_the_write() -> None:
     """MP-HIST-2 / CS-MEM-1: cpuset_migrate_mm runs in the writer's context, so the pages
     move at the mems write even though the task sleeps; only its policy waits (lazy)."""
-    config = SimConfig(
-        machine=load_machine("numa-2x2"),
+    config = task_in_a(
+        TaskSpec(
+            name="t",
+            kind=TaskKind.PERIODIC,
+            cpuset="/a",
+            run_ms=5,
+            sleep_ms=200,
+            pages_per_ms=10,
+            mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
+        ),
+        "echo 1 > /dev/cpuset/a/mems\n",
+        at_ms=50,
+        duration_ms=150,
         cpuset_era="2.6.24",
         setup=REBIND + "echo 1 > /dev/cpuset/a/memory_migrate\n",
-        tasks=(
-            TaskSpec(
-                name="t",
-                kind=TaskKind.PERIODIC,
-                cpuset="/a",
-                run_ms=5,
-                sleep_ms=200,
-                pages_per_ms=10,
-                mempolicy=MempolicySpec(mode="bind", nodes=CpuMask.of([0])),
-            ),
-        ),
-        steps=(ShellStep(at_ns=50 * MS, text="echo 1 > /dev/cpuset/a/mems\n"),),
-        duration_ns=150 * MS,
     )
     sim, _ = run(config)
     task = sleeper(sim)
